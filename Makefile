@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make run` and `make test`. Only Python 3.11 is assumed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+export RAW_DIR ?= raw
+export WAREHOUSE_PATH ?= warehouse/warehouse.duckdb
+
+.PHONY: install run test dev sample clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+sample: install
+	$(BIN)/python -m pipeline sample --out $(RAW_DIR)
+
+run: install
+	@if ! ls -d $(RAW_DIR)/[0-9][0-9][0-9][0-9]-Q[1-4] >/dev/null 2>&1; then $(BIN)/python -m pipeline sample --out $(RAW_DIR); fi
+	@Q=$$($(BIN)/python -m pipeline latest-quarter) && echo "materializing $$Q" && \
+	  $(BIN)/dagster asset materialize -m pipeline.definitions --select '*' --partition $$Q && \
+	  echo && echo "warehouse: $(WAREHOUSE_PATH) (tables indicators, findings, indicator_lineage, stg_*)" && \
+	  echo "outputs:   $$(dirname $(WAREHOUSE_PATH))/outputs/$$Q/"
+
+test: install
+	$(BIN)/python -m pytest
+
+dev: install
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(VENV) warehouse/warehouse.duckdb* warehouse/outputs

@@ -1,0 +1,196 @@
+"""The `indicators` asset: every figure of the report for the quarter, with figure-level lineage.
+
+For each definition in `definitions.py` it records the value (NULL when a table it reads did not load,
+with an error finding saying which), the SQL and its hash, and the exact staging rows it counted
+(`indicator_lineage`), which carry the raw file, sha256, sheet and Excel row.
+"""
+
+
+import hashlib
+import json
+
+import pandas as pd
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS, Indicator, source_tables
+from pipeline.lib.findings import STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
+from pipeline.lib.tablespecs import TABLES
+from pipeline.lib.warehouse import column_schema, ensure_table, insert_frame, table_exists
+from pipeline.partitions import quarter_window, quarterly_partitions
+from pipeline.resources import WRITER_POOL
+
+INDICATOR_COLUMNS = {
+    "quarter": "VARCHAR", "indicator_id": "VARCHAR", "value": "DOUBLE", "unit": "VARCHAR",
+    "label": "VARCHAR", "section": "VARCHAR", "position": "INTEGER",
+}
+DEFINITION_COLUMNS = {
+    "quarter": "VARCHAR", "indicator_id": "VARCHAR", "definition": "VARCHAR", "definition_sha256": "VARCHAR",
+    "numerator": "VARCHAR", "denominator": "VARCHAR", "tables": "VARCHAR", "files": "VARCHAR", "missing": "VARCHAR",
+}
+LINEAGE_COLUMNS = {
+    "quarter": "VARCHAR", "indicator_id": "VARCHAR", "table_name": "VARCHAR", "row_id": "BIGINT", "detail": "VARCHAR",
+}
+STAGE = "indicators"
+
+
+def definition_text(indicator: Indicator) -> str:
+    if indicator.rows is not None:
+        return indicator.rows
+    return f"100 * [{indicator.numerator}] / [{indicator.denominator}]"
+
+
+def missing_tables(conn, quarter: str) -> dict[str, str]:
+    """Staging tables that did not load this quarter -> the reason."""
+    missing = {t.staging_table: "never materialized for this quarter" for t in TABLES}
+    if table_exists(conn, "table_loads"):
+        for table, status, reason in conn.execute(
+            "SELECT table_name, status, reason FROM table_loads WHERE quarter = ?", [quarter]
+        ).fetchall():
+            if status == "loaded":
+                missing.pop(table, None)
+            else:
+                missing[table] = reason
+    return missing
+
+
+def compute_indicators(conn, quarter: str) -> tuple[pd.DataFrame, list[Finding]]:
+    """Replace the quarter's indicators, definitions and lineage in one transaction; return the values."""
+    start, end = quarter_window(quarter)
+    params = {"quarter": quarter, "start": start, "end": end}
+    missing = missing_tables(conn, quarter)
+    for table, columns in (("indicators", INDICATOR_COLUMNS), ("indicator_definitions", DEFINITION_COLUMNS),
+                           ("indicator_lineage", LINEAGE_COLUMNS)):
+        ensure_table(conn, table, columns)
+    values: dict[str, float | None] = {}
+    definitions, findings = [], []
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("indicators", "indicator_definitions", "indicator_lineage"):
+            conn.execute(f"DELETE FROM {table} WHERE quarter = ?", [quarter])
+        for indicator in INDICATORS:
+            tables = source_tables(indicator)
+            absent = [t for t in tables if t in missing]
+            text = definition_text(indicator)
+            files: list = []
+            if absent:
+                values[indicator.id] = None
+                findings.append(Finding(
+                    "indicator_unavailable", "error", indicator.section,
+                    f"{indicator.id} ({indicator.label}) published as NULL: "
+                    + "; ".join(f"{t}: {missing[t]}" for t in absent),
+                ))
+            elif indicator.rows is not None:
+                conn.execute(
+                    f"INSERT INTO indicator_lineage SELECT $quarter, '{indicator.id}', table_name, row_id, "
+                    f"CAST(detail AS VARCHAR) FROM ({indicator.rows})",
+                    {k: v for k, v in params.items() if f"${k}" in indicator.rows or k == "quarter"},
+                )
+                values[indicator.id] = float(conn.execute(
+                    "SELECT count(*) FROM indicator_lineage WHERE quarter = ? AND indicator_id = ?",
+                    [quarter, indicator.id],
+                ).fetchone()[0])
+                files = _lineage_files(conn, quarter, indicator.id, tables)
+            else:
+                numerator, denominator = values[indicator.numerator], values[indicator.denominator]
+                values[indicator.id] = (
+                    None if numerator is None or denominator is None
+                    else (100.0 * numerator / denominator if denominator else None)
+                )
+                if numerator is not None and not denominator:
+                    findings.append(Finding(
+                        "rate_undefined", "warning", indicator.section,
+                        f"{indicator.id}: denominator {indicator.denominator} is 0, rate published as NULL",
+                    ))
+            definitions.append({
+                "quarter": quarter, "indicator_id": indicator.id, "definition": text,
+                "definition_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "numerator": indicator.numerator, "denominator": indicator.denominator,
+                "tables": json.dumps(list(tables)), "files": json.dumps(files, ensure_ascii=False),
+                "missing": json.dumps({t: missing[t] for t in absent}, ensure_ascii=False) if absent else None,
+            })
+        frame = pd.DataFrame([
+            {"quarter": quarter, "indicator_id": i.id, "value": values[i.id], "unit": i.unit, "label": i.label,
+             "section": SECTIONS[i.section], "position": n}
+            for n, i in enumerate(INDICATORS, start=1)
+        ])
+        insert_frame(conn, "indicators", frame, INDICATOR_COLUMNS)
+        insert_frame(conn, "indicator_definitions", pd.DataFrame(definitions), DEFINITION_COLUMNS)
+        ensure_table(conn, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS)
+        conn.execute(f"DELETE FROM {STAGE_FINDINGS} WHERE quarter = ? AND stage = ?", [quarter, STAGE])
+        insert_frame(conn, STAGE_FINDINGS, pd.DataFrame(
+            [f.record(quarter) | {"stage": STAGE} for f in findings], columns=list(STAGE_FINDINGS_COLUMNS)
+        ), STAGE_FINDINGS_COLUMNS)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return frame, findings
+
+
+def _lineage_files(conn, quarter: str, indicator_id: str, tables: tuple[str, ...]) -> list[dict]:
+    """The raw files (with sha256) of the rows an indicator counted."""
+    counted = {r[0] for r in conn.execute(
+        "SELECT DISTINCT table_name FROM indicator_lineage WHERE quarter = ? AND indicator_id = ?",
+        [quarter, indicator_id],
+    ).fetchall()}
+    files = []
+    for table in sorted(counted):
+        files += [
+            {"table": table, "file": f, "sha256": s, "rows": n}
+            for f, s, n in conn.execute(
+                f"SELECT t._file, t._sha256, count(*) FROM indicator_lineage l JOIN {table} t "
+                "ON t.quarter = l.quarter AND t.row_id = l.row_id "
+                "WHERE l.quarter = ? AND l.indicator_id = ? AND l.table_name = ? GROUP BY 1, 2 ORDER BY 1",
+                [quarter, indicator_id, table],
+            ).fetchall()
+        ]
+    return files
+
+
+FIGURE_TABLES = [t.staging_table for t in TABLES if t.figures]
+
+
+@dg.asset(
+    partitions_def=quarterly_partitions,
+    group_name="indicators",
+    kinds={"duckdb", "sql"},
+    pool=WRITER_POOL,
+    deps=[*FIGURE_TABLES, "reconciliation"],
+    check_specs=[dg.AssetCheckSpec("all_indicators_present", asset="indicators", blocking=True,
+                                   description="Every indicator of the spec has a row for the quarter.")],
+)
+def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """Every figure of the report for the quarter (contract of `shared/spec/indicators.md`), computed by
+    the definitions in `assets/indicators/definitions.py`; lineage in `indicator_lineage`."""
+    quarter = context.partition_key
+    with duckdb.get_connection() as conn:
+        frame, findings = compute_indicators(conn, quarter)
+        present = {r[0] for r in conn.execute(
+            "SELECT indicator_id FROM indicators WHERE quarter = ?", [quarter]).fetchall()}
+    for finding in findings:
+        context.log.warning(finding.message)
+    expected = set(INDICATORS_BY_ID)
+    shown = frame.assign(value=frame["value"].map(lambda v: None if pd.isna(v) else round(v, 4)))
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(frame),
+            "dagster/column_schema": column_schema(INDICATOR_COLUMNS),
+            "dagster/column_lineage": dg.TableColumnLineage(deps_by_column={
+                "value": [dg.TableColumnDep(asset_key=dg.AssetKey(t), column_name="row_id") for t in FIGURE_TABLES],
+            }),
+            "values": dg.MetadataValue.table(
+                records=[dg.TableRecord(r) for r in shown[["indicator_id", "label", "value", "unit"]].to_dict("records")],
+                schema=dg.TableSchema(columns=[dg.TableColumn("indicator_id"), dg.TableColumn("label"),
+                                               dg.TableColumn("value", "float"), dg.TableColumn("unit")]),
+            ),
+            "null_indicators": [i for i, v in zip(frame.indicator_id, frame.value) if pd.isna(v)],
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="all_indicators_present",
+        passed=present == expected,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"missing": sorted(expected - present), "present": len(present)},
+    )

@@ -1,0 +1,148 @@
+"""Ingest: one multi-asset per source folder of the landing zone, built from the table specs.
+
+Each reads every file of `raw/<quarter>/<source>/` once, and writes one staging table per export table
+of that folder (`stg_<table>`), plus what it saw: `file_loads` (every file and its outcome),
+`table_loads` (whether each table loaded) and its findings (`stage_findings`). A bad file is a finding, never a failed
+run: the other files and sources of the quarter still load.
+"""
+
+
+import json
+
+import pandas as pd
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
+from pipeline.lib.staging import Registry, SourceResult, stage_source, staging_columns
+from pipeline.lib.agencies import registry_keys
+from pipeline.lib.tablespecs import SOURCES, TableSpec
+from pipeline.lib.warehouse import column_schema, replace_partition, table_exists
+from pipeline.partitions import quarter_window, quarterly_partitions
+from pipeline.resources import WRITER_POOL, PipelinePaths
+
+FILE_LOADS_COLUMNS = {
+    "quarter": "VARCHAR", "source": "VARCHAR", "path": "VARCHAR", "size": "BIGINT", "sha256": "VARCHAR",
+    "format": "VARCHAR", "sheets": "VARCHAR", "rows_read": "BIGINT", "outcome": "VARCHAR", "reason": "VARCHAR",
+}
+TABLE_LOADS_COLUMNS = {
+    "quarter": "VARCHAR", "table_name": "VARCHAR", "source": "VARCHAR", "sheets_loaded": "INTEGER",
+    "rows": "BIGINT", "status": "VARCHAR", "reason": "VARCHAR",
+}
+REGISTRY_TABLE = "stg_agencies"
+
+
+def load_registry(conn, quarter: str) -> Registry | None:
+    """The quarter's registry for agency matching, or None when it did not load."""
+    if not table_exists(conn, REGISTRY_TABLE):
+        return None
+    rows = conn.execute(
+        f"SELECT code, name, aliases, level FROM {REGISTRY_TABLE} WHERE quarter = ?", [quarter]
+    ).fetchall()
+    if not rows:
+        return None
+    return Registry(registry_keys((c, n, a) for c, n, a, _ in rows), {c: lvl for c, _, _, lvl in rows})
+
+
+def _file_loads(quarter: str, source: str, result: SourceResult) -> pd.DataFrame:
+    return pd.DataFrame([
+        {
+            "quarter": quarter, "source": source, "path": f.path, "size": f.size, "sha256": f.sha256,
+            "format": f.format, "sheets": json.dumps(f.sheets, ensure_ascii=False), "rows_read": f.rows_read,
+            "outcome": f.outcome, "reason": f.reason,
+        }
+        for f in result.files
+    ], columns=list(FILE_LOADS_COLUMNS))
+
+
+def _table_loads(quarter: str, specs: tuple[TableSpec, ...], result: SourceResult) -> pd.DataFrame:
+    rows = []
+    for spec in specs:
+        sheets = result.loaded_sheets.get(spec.name, 0)
+        reason = None
+        if not sheets:
+            errors = [f.message for f in result.findings if f.severity == "error" and f.file]
+            reason = (
+                f"no sheet of `{spec.title}` loaded from raw/{quarter}/{spec.source}/"
+                + (f" ({len(errors)} error finding(s), first: {errors[0]})" if errors else " (no file holds it)")
+            )
+        rows.append({
+            "quarter": quarter, "table_name": spec.staging_table, "source": spec.source, "sheets_loaded": sheets,
+            "rows": len(result.frames[spec.name]), "status": "loaded" if sheets else "missing", "reason": reason,
+        })
+    return pd.DataFrame(rows, columns=list(TABLE_LOADS_COLUMNS))
+
+
+def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDefinition:
+    deps = [] if source == "agencies" else [dg.AssetKey(REGISTRY_TABLE)]
+    asset_specs = [
+        dg.AssetSpec(
+            spec.staging_table,
+            description=f"{spec.title} ({spec.name}) from raw/<quarter>/{source}/, typed, agencies matched, "
+            "duplicates by key dropped; every row keeps its file, sha256, sheet and Excel row.",
+            group_name="staging",
+            kinds={"duckdb", "excel"},
+            deps=deps,
+            metadata={"dagster/table_name": spec.staging_table},
+        )
+        for spec in specs
+    ]
+
+    @dg.multi_asset(
+        name=f"ingest_{source}",
+        specs=asset_specs,
+        partitions_def=quarterly_partitions,
+        pool=WRITER_POOL,
+        can_subset=False,
+    )
+    def ingest(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
+        quarter = context.partition_key
+        with duckdb.get_connection() as conn:
+            registry = None if source == "agencies" else load_registry(conn, quarter)
+            result = stage_source(quarter, quarter_window(quarter), paths.quarter_dir(quarter), source, specs, registry)
+            if source != "agencies" and registry is None and any(s.agency_columns for s in specs):
+                result.findings.append(Finding(
+                    "registry_missing", "error", source,
+                    "the agency registry (agencies/) did not load for this quarter: agency names were not matched",
+                ))
+            findings = pd.DataFrame([f.record(quarter) for f in result.findings], columns=list(FINDINGS_COLUMNS))
+            loads = _table_loads(quarter, specs, result)
+            writes = [
+                (spec.staging_table, staging_columns(spec), result.frames[spec.name], {"quarter": quarter})
+                for spec in specs
+            ]
+            writes += [
+                (STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, findings.assign(stage=f"ingest_{source}"), {"quarter": quarter, "stage": f"ingest_{source}"}),
+                ("file_loads", FILE_LOADS_COLUMNS, _file_loads(quarter, source, result), {"quarter": quarter, "source": source}),
+            ]
+            writes += [
+                ("table_loads", TABLE_LOADS_COLUMNS, loads[loads.table_name == spec.staging_table], {"quarter": quarter, "table_name": spec.staging_table})
+                for spec in specs
+            ]
+            replace_partition(conn, writes)
+        for f in result.files:
+            context.log.info(f"{source}: {f.path} -> {f.outcome}, {f.rows_read} rows" + (f" ({f.reason})" if f.reason else ""))
+        for spec in specs:
+            frame = result.frames[spec.name]
+            status = loads.loc[loads.table_name == spec.staging_table].iloc[0]
+            if status.status == "missing":
+                context.log.warning(status.reason)
+            yield dg.MaterializeResult(
+                asset_key=spec.staging_table,
+                metadata={
+                    "dagster/row_count": len(frame),
+                    "dagster/column_schema": column_schema(staging_columns(spec)),
+                    "status": status.status,
+                    "sheets_loaded": int(status.sheets_loaded),
+                    "files": dg.MetadataValue.md("\n".join(
+                        f"- `{f.path}` {f.outcome} ({f.rows_read} rows)" for f in result.files
+                    ) or "no files"),
+                    "findings": len([f for f in result.findings if f.source == source]),
+                },
+            )
+
+    return ingest
+
+
+ingest_assets = [build_source_asset(source, specs) for source, specs in SOURCES.items()]

@@ -1,0 +1,128 @@
+"""Reconcile: the checks of `checks.sql` over the quarter's staging tables, and the `findings` table.
+
+`reconciliation` runs every named query of `checks.sql` (one query per check, next to this asset) and
+keeps their findings; `findings` publishes every finding of the quarter (ingest, reconciliation,
+indicators) as the contract table, replaced atomically when the quarter is re-materialized.
+"""
+
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS
+from pipeline.lib.tablespecs import TABLES
+from pipeline.lib.warehouse import column_schema, ensure_table, insert_frame, replace_partition
+from pipeline.partitions import previous_quarter, quarter_window, quarterly_partitions
+from pipeline.resources import WRITER_POOL
+
+CHECKS_SQL = Path(__file__).with_name("checks.sql")
+STAGE = "reconcile"
+FIRST_LOCATIONS = 10
+
+
+def load_checks() -> dict[str, str]:
+    """check name -> query, from the `-- name:` blocks of checks.sql."""
+    blocks = re.split(r"^-- name: (\w+)\s*$", CHECKS_SQL.read_text(encoding="utf-8"), flags=re.M)
+    return {name: query.strip().rstrip(";") for name, query in zip(blocks[1::2], blocks[2::2])}
+
+
+CHECKS = load_checks()
+
+
+def run_checks(conn, quarter: str) -> pd.DataFrame:
+    start, end = quarter_window(quarter)
+    previous = previous_quarter(quarter)
+    params = {"quarter": quarter, "start": start, "end": end, "previous": previous,
+              "previous_end": quarter_window(previous)[1]}
+    frames = []
+    columns = ["check_id", "severity", "source", "file", "sheet", "row", "cell", "message"]
+    for name, query in CHECKS.items():
+        used = {k: v for k, v in params.items() if f"${k}" in query}
+        rows = conn.execute(query, used).fetchall()
+        frames.append(pd.DataFrame(rows, columns=columns))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    frame.insert(0, "quarter", quarter)
+    return frame
+
+
+def _check_result(name: str, found: pd.DataFrame) -> dg.AssetCheckResult:
+    first = [
+        f"{r.file} [{r.sheet}] row {r.row}{' ' + r.cell if r.cell else ''}: {r.message}"
+        for r in found.head(FIRST_LOCATIONS).itertuples()
+    ]
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=found.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"count": len(found), "first_locations": dg.MetadataValue.md("\n".join(f"- {l}" for l in first) or "none")},
+    )
+
+
+@dg.asset(
+    partitions_def=quarterly_partitions,
+    group_name="reconcile",
+    kinds={"duckdb", "sql"},
+    pool=WRITER_POOL,
+    deps=[t.staging_table for t in TABLES],
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="reconciliation", description=f"No `{name}` finding in the quarter's exports.")
+        for name in CHECKS
+    ],
+)
+def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """Cross-checks between the quarter's exports (and the previous quarter's, when in the warehouse):
+    unknown procedures, service levels, the iGate summary's totals against the dossiers, ISO levels,
+    certificate and mailbox continuity. None of them changes a figure: each says what was done."""
+    quarter = context.partition_key
+    with duckdb.get_connection() as conn:
+        found = run_checks(conn, quarter)
+        replace_partition(conn, [(STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, found.assign(stage=STAGE),
+                                  {"quarter": quarter, "stage": STAGE})])
+    yield dg.MaterializeResult(metadata={
+        "dagster/row_count": len(found),
+        "by_check": {k: int(v) for k, v in found.check_id.value_counts().items()},
+    })
+    for name in CHECKS:
+        yield _check_result(name, found[found.check_id == name])
+
+
+@dg.asset(
+    partitions_def=quarterly_partitions,
+    group_name="reconcile",
+    kinds={"duckdb"},
+    pool=WRITER_POOL,
+    deps=["reconciliation", "indicators"],
+    check_specs=[dg.AssetCheckSpec("no_error_findings", asset="findings",
+                                   description="No file, sheet or row of the quarter failed to load.")],
+)
+def findings(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """Every problem found in the quarter's exports (contract table of `shared/spec/indicators.md`):
+    check_id, severity, source, file, sheet, row, message, plus the cell where one is at fault."""
+    quarter = context.partition_key
+    with duckdb.get_connection() as conn:
+        ensure_table(conn, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS)
+        frame = conn.execute(
+            f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM {STAGE_FINDINGS} WHERE quarter = ? "
+            "ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, source, file, sheet, row",
+            [quarter],
+        ).df()
+        replace_partition(conn, [("findings", FINDINGS_COLUMNS, frame, {"quarter": quarter})])
+    counts = frame.severity.value_counts().to_dict()
+    errors = frame[frame.severity == "error"]
+    yield dg.MaterializeResult(metadata={
+        "dagster/row_count": len(frame),
+        "dagster/column_schema": column_schema(FINDINGS_COLUMNS),
+        **{f"{s}s": int(counts.get(s, 0)) for s in ("error", "warning", "info")},
+    })
+    yield dg.AssetCheckResult(
+        check_name="no_error_findings",
+        passed=errors.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"errors": len(errors), "first": dg.MetadataValue.md(
+            "\n".join(f"- {r.file} [{r.sheet}] row {r.row}: {r.message}" for r in errors.head(FIRST_LOCATIONS).itertuples()) or "none")},
+    )

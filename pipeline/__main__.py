@@ -1,0 +1,47 @@
+"""Command line: `python -m pipeline sample [--out DIR]`, `python -m pipeline latest-sample-quarter`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    sample = commands.add_parser("sample", help="write the deterministic sample exports (2020-Q1, 2020-Q2)")
+    sample.add_argument("--out", default=os.environ.get("RAW_DIR", "raw"), help="raw root (default: $RAW_DIR or raw/)")
+    sample.add_argument("--seed", type=int, default=None)
+    commands.add_parser("latest-quarter", help="print the newest quarter folder under $RAW_DIR")
+    args = parser.parse_args(argv)
+    if args.command == "sample":
+        from pipeline.sample.generator import QUARTERS, SEED, generate
+
+        started = time.perf_counter()
+        generate(Path(args.out), SEED if args.seed is None else args.seed)
+        print(f"wrote {', '.join(QUARTERS)} under {args.out}/ in {time.perf_counter() - started:.1f} s "
+              f"(ground truth in {args.out}/sample-truth/)")
+        return 0
+    if args.command == "latest-quarter":
+        from pipeline.partitions import parse_quarter
+
+        root = Path(os.environ.get("RAW_DIR", "raw"))
+        quarters = []
+        for p in root.iterdir() if root.is_dir() else []:
+            try:
+                quarters.append((parse_quarter(p.name), p.name))
+            except ValueError:
+                continue
+        if not quarters:
+            print(f"no quarter folder (YYYY-Qn) under {root}/", file=sys.stderr)
+            return 1
+        print(max(quarters)[1])
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

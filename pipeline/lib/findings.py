@@ -1,0 +1,28 @@
+"""Findings: every problem the pipeline sees in the exports, located to the file, sheet and row."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+SEVERITIES = ("error", "warning", "info")
+FINDING_COLUMNS = ("quarter", "check_id", "severity", "source", "file", "sheet", "row", "message")
+FINDINGS_COLUMNS = {c: ("INTEGER" if c == "row" else "VARCHAR") for c in FINDING_COLUMNS} | {"cell": "VARCHAR"}
+# Each stage (an ingest source, reconciliation, indicators) replaces its own findings of the quarter here;
+# the `findings` asset publishes their union as the contract table.
+STAGE_FINDINGS = "stage_findings"
+STAGE_FINDINGS_COLUMNS = FINDINGS_COLUMNS | {"stage": "VARCHAR"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    severity: str
+    source: str
+    message: str
+    file: str | None = None
+    sheet: str | None = None
+    row: int | None = None
+    cell: str | None = None  # e.g. "E27" where a single cell is at fault
+
+    def record(self, quarter: str) -> dict:
+        return {"quarter": quarter, **asdict(self)}

@@ -1,0 +1,31 @@
+"""Vietnamese text normalization shared by header matching, agency matching and fixed values.
+
+Agencies' systems write the same word in NFC or NFD, with the tone mark on either vowel of
+`oa`/`oe`/`uy` (`hòa`/`hoà`, `Ủy`/`Uỷ`), with non-breaking or repeated spaces. Every comparison in the
+pipeline goes through `text_key`, so all of these compare equal.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
+# Old-style placement puts the tone on the first vowel of a final `oa`, `oe`, `uy`: move it to the second
+# (new style), but only when the pair ends the syllable (no letter or further mark after it).
+_OLD_STYLE_TONE = re.compile(
+    rf"([oOuU])([{TONE_MARKS}])([aAeEyY])(?![^\W\d_]|[\u0300-\u036f])"
+)
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(value: str) -> str:
+    """NFC, new-style tone placement, single spaces, trimmed. Case is kept (this is for display)."""
+    decomposed = unicodedata.normalize("NFD", value)
+    moved = _OLD_STYLE_TONE.sub(r"\1\3\2", decomposed)
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", moved).replace("\u00a0", " ")).strip()
+
+
+def text_key(value: str) -> str:
+    """The comparison key: normalized text, case folded."""
+    return normalize_text(value).casefold()

@@ -1,0 +1,62 @@
+"""Writing a quarter into the DuckDB warehouse: each asset replaces exactly its own rows, atomically."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import pandas as pd
+
+import dagster as dg
+
+
+def ensure_table(conn, table: str, columns: dict[str, str]) -> None:
+    """Create the table, or add columns a newer pipeline version introduced (other quarters stay)."""
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{c} {t}' for c, t in columns.items())})"
+    )
+    existing = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+    ).fetchall()}
+    for column, sql_type in columns.items():
+        if column not in existing:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+
+
+def insert_frame(conn, table: str, frame: pd.DataFrame, columns: dict[str, str]) -> None:
+    """Insert `frame` (columns as in `columns`, cast to their SQL types) into `table`."""
+    if frame.empty:
+        return
+    conn.register("_frame", frame)
+    try:
+        select = ", ".join(f"CAST(_frame.{c} AS {t})" for c, t in columns.items())
+        conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM _frame")
+    finally:
+        conn.unregister("_frame")
+
+
+def replace_partition(conn, writes: Iterable[tuple[str, dict[str, str], pd.DataFrame, dict]]) -> None:
+    """In one transaction, for each (table, columns, frame, where): delete the rows matching `where`
+    (e.g. {"quarter": "2020-Q2"}) and insert `frame`. A crash leaves the previous state whole."""
+    writes = list(writes)
+    for table, columns, _, _ in writes:
+        ensure_table(conn, table, columns)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for table, columns, frame, where in writes:
+            conditions = " AND ".join(f"{c} = ?" for c in where)
+            conn.execute(f"DELETE FROM {table} WHERE {conditions}", list(where.values()))
+            insert_frame(conn, table, frame, columns)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def column_schema(columns: dict[str, str]) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name, sql_type) for name, sql_type in columns.items()])
+
+
+def table_exists(conn, table: str) -> bool:
+    return bool(conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+    ).fetchone()[0])

@@ -1,0 +1,59 @@
+"""Session fixtures: the sample exports are generated once, and both sample quarters are materialized
+once in-process on a temporary warehouse; tests read the results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import dagster as dg
+
+
+@pytest.fixture(scope="session")
+def sample_raw(tmp_path_factory) -> Path:
+    from pipeline.sample.generator import generate
+
+    raw = tmp_path_factory.mktemp("raw")
+    generate(raw)
+    return raw
+
+
+@pytest.fixture(scope="session")
+def truth(sample_raw) -> dict:
+    return {q: json.loads((sample_raw / "sample-truth" / f"{q}.json").read_text(encoding="utf-8"))
+            for q in ("2020-Q1", "2020-Q2")}
+
+
+def materialize_quarter(raw: Path, warehouse: Path, quarter: str) -> dg.ExecuteInProcessResult:
+    from dagster_duckdb import DuckDBResource
+
+    from pipeline.definitions import ALL_ASSETS
+    from pipeline.resources import PipelinePaths
+
+    return dg.materialize(
+        ALL_ASSETS,
+        partition_key=quarter,
+        resources={
+            "paths": PipelinePaths(raw_dir=str(raw), outputs_dir=str(warehouse.parent / "outputs")),
+            "duckdb": DuckDBResource(database=str(warehouse)),
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def warehouse(sample_raw, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
+    for quarter in ("2020-Q1", "2020-Q2"):
+        result = materialize_quarter(sample_raw, path, quarter)
+        assert result.success
+    return path
+
+
+@pytest.fixture()
+def db(warehouse):
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    yield conn
+    conn.close()

@@ -1,0 +1,36 @@
+import datetime as dt
+
+import pytest
+
+from pipeline.partitions import last_finished_quarter, previous_quarter, quarter_keys, quarter_window, quarterly_partitions
+
+
+def test_definitions_load_with_every_stage():
+    from pipeline.definitions import defs
+
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"stg_agencies", "stg_mailboxes", "stg_dossiers", "reconciliation", "indicators", "findings"} <= keys
+
+
+def test_partition_keys_run_from_2019_q1_to_last_finished_quarter():
+    keys = quarterly_partitions.get_partition_keys()
+    assert keys[0] == "2019-Q1"
+    assert keys[-1] == last_finished_quarter(dt.date.today())
+    assert "2020-Q2" in keys
+    assert quarter_keys("2019-Q3") == ["2019-Q1", "2019-Q2", "2019-Q3"]
+
+
+@pytest.mark.parametrize("key, first, last", [
+    ("2020-Q1", dt.date(2020, 1, 1), dt.date(2020, 3, 31)),
+    ("2020-Q2", dt.date(2020, 4, 1), dt.date(2020, 6, 30)),
+    ("2020-Q4", dt.date(2020, 10, 1), dt.date(2020, 12, 31)),
+])
+def test_quarter_window_is_derived_from_the_key(key, first, last):
+    assert quarter_window(key) == (first, last)
+
+
+def test_quarter_arithmetic_crosses_the_year():
+    assert previous_quarter("2021-Q1") == "2020-Q4"
+    assert last_finished_quarter(dt.date(2021, 1, 10)) == "2020-Q4"
+    with pytest.raises(ValueError):
+        quarter_window("2020-5")

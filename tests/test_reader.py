@@ -1,0 +1,69 @@
+"""The generic reader on small constructed files: formats from bytes, headers, bad input as findings."""
+
+import datetime as dt
+from pathlib import Path
+
+import xlsxwriter
+
+from pipeline.lib.reader import read_file
+from pipeline.lib.staging import list_source_files
+from pipeline.lib.tablespecs import SOURCES
+
+
+def _xlsx(path: Path, rows: list[list]) -> Path:
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    sheet = book.add_worksheet("Sheet1")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                sheet.write(r, c, value)
+    book.close()
+    return path
+
+
+def test_title_block_column_numbers_total_and_signature_are_not_data(tmp_path):
+    path = _xlsx(tmp_path / "a.xlsx", [
+        ["DANH SÁCH HỘP THƯ"], [], ["Ghi chú", "ĐỊA CHỈ THƯ\nĐIỆN TỬ", "Đơn vị", "Ngày tạo"], ["(1)", "(2)", "(3)", "(4)"],
+        [None, "a@travinh.gov.vn", "Sở Tư pháp", "3/4/2020"], [None, "b@travinh.gov.vn", "Sở Y tế", 43924],
+        ["Tổng cộng", "2"], [], ["Người lập biểu"],
+    ])
+    result = read_file(path, "mail/a.xlsx", "mail", SOURCES["mail"])
+    rows = result.tables["mailboxes"]
+    assert [(r["address"], r["created"], r["_row"]) for r in rows] == [
+        ("a@travinh.gov.vn", dt.date(2020, 4, 3), 5), ("b@travinh.gov.vn", dt.date(2020, 4, 3), 6)]
+    assert result.outcome == "loaded" and not result.findings
+
+
+def test_missing_required_label_is_an_error_naming_it(tmp_path):
+    path = _xlsx(tmp_path / "b.xlsx", [["Địa chỉ thư điện tử", "Đơn vị"], ["a@x.vn", "Sở Y tế"]])
+    result = read_file(path, "mail/b.xlsx", "mail", SOURCES["mail"])
+    assert result.outcome == "rejected"
+    assert [(f.check_id, f.severity) for f in result.findings] == [("missing_labels", "error")]
+    assert "Ngày tạo" in result.findings[0].message
+
+
+def test_unreadable_file_is_a_finding_not_a_crash(tmp_path):
+    (tmp_path / "bad.xlsx").write_bytes(b"PK\x03\x04 this is not a zip")
+    (tmp_path / "notes.xlsx").write_bytes(b"\x00\x01binary")
+    for name in ("bad.xlsx", "notes.xlsx"):
+        result = read_file(tmp_path / name, f"mail/{name}", "mail", SOURCES["mail"])
+        assert result.outcome == "rejected"
+        assert result.findings[0].check_id == "unreadable_file" and result.findings[0].file == f"mail/{name}"
+
+
+def test_html_table_saved_as_xls_is_read(tmp_path):
+    path = tmp_path / "t.xls"
+    path.write_text("<html><body><table><tr><td colspan=4>DANH SÁCH</td></tr>"
+                    "<tr><th>Địa chỉ thư điện tử</th><th>Đơn vị</th><th>Ngày tạo</th></tr>"
+                    "<tr><td>a@x.vn</td><td>Sở Y tế</td><td>01/05/2020 08:00</td></tr></table></body></html>", encoding="utf-8")
+    result = read_file(path, "mail/t.xls", "mail", SOURCES["mail"])
+    assert result.format == "html"
+    assert [(r["address"], r["created"], r["_row"]) for r in result.tables["mailboxes"]] == [("a@x.vn", dt.date(2020, 5, 1), 3)]
+
+
+def test_lock_and_hidden_files_are_ignored(tmp_path):
+    (tmp_path / "~$a.xlsx").write_bytes(b"x")
+    (tmp_path / ".DS_Store").write_bytes(b"x")
+    (tmp_path / "a.xlsx").write_bytes(b"x")
+    read, ignored = list_source_files(tmp_path)
+    assert [p.name for p in read] == ["a.xlsx"] and sorted(p.name for p in ignored) == [".DS_Store", "~$a.xlsx"]

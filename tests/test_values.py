@@ -1,0 +1,44 @@
+import datetime as dt
+import unicodedata
+
+import pytest
+
+from pipeline.lib.agencies import agency_key
+from pipeline.lib.text import text_key
+from pipeline.lib.values import parse_bool, parse_date, parse_integer, parse_number
+
+
+@pytest.mark.parametrize("text, value", [("1.626", 1626), ("74.019", 74019), ("73,8", 73.8), ("73,8%", 73.8),
+                                         ("1.234.567", 1234567), (12.0, 12), (" 47 ", 47)])
+def test_vietnamese_numbers_are_read_explicitly(text, value):
+    assert parse_number(text) == value
+
+
+def test_ambiguous_number_is_an_error_not_a_guess():
+    with pytest.raises(ValueError):
+        parse_number("1.5")
+    with pytest.raises(ValueError):
+        parse_integer("73,8")
+
+
+@pytest.mark.parametrize("value", [dt.date(2020, 4, 3), dt.datetime(2020, 4, 3, 9, 5), 43924, "3/4/2020", "03/04/2020 09:05",
+                                   "03/04/2020 09:05:10"])
+def test_dates_in_every_allowed_form_are_day_first(value):
+    assert parse_date(value) == dt.date(2020, 4, 3)
+
+
+@pytest.mark.parametrize("value, expected", [("Có", True), ("không", False), ("x", True), ("", False), (None, False),
+                                             (1, True), ("0", False), ("TRUE", True), (False, False)])
+def test_yes_no_variants(value, expected):
+    assert parse_bool(value) is expected
+
+
+def test_text_key_ignores_nfd_tone_placement_spaces_and_case():
+    assert text_key(unicodedata.normalize("NFD", "Ủy  ban\u00a0Hòa")) == text_key("uỷ ban hoà")
+    assert text_key("THỦY") == text_key("thuỷ")
+
+
+@pytest.mark.parametrize("written", ["UBND TP. Trà Vinh", "Ủy ban nhân dân thành phố Trà Vinh", "TP.Trà Vinh",
+                                     "uỷ ban nhân dân tp.trà vinh", "Thành phố Trà Vinh"])
+def test_agency_prefix_and_abbreviations_match(written):
+    assert agency_key(written) == agency_key("Ủy ban nhân dân thành phố Trà Vinh")
