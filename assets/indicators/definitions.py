@@ -8,6 +8,7 @@ Adding a figure is one entry here: the indicators table, the lineage and the ann
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -23,8 +24,6 @@ class Indicator:
 
     @property
     def tables(self) -> tuple[str, ...]:
-        import re
-
         return tuple(sorted(set(re.findall(r"\b(stg_[a-z_]+)\b", self.rows or ""))))
 
 

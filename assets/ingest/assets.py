@@ -115,10 +115,7 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
             writes += [
                 (STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, findings.assign(stage=f"ingest_{source}"), {"quarter": quarter, "stage": f"ingest_{source}"}),
                 ("file_loads", FILE_LOADS_COLUMNS, _file_loads(quarter, source, result), {"quarter": quarter, "source": source}),
-            ]
-            writes += [
-                ("table_loads", TABLE_LOADS_COLUMNS, loads[loads.table_name == spec.staging_table], {"quarter": quarter, "table_name": spec.staging_table})
-                for spec in specs
+                ("table_loads", TABLE_LOADS_COLUMNS, loads, {"quarter": quarter, "source": source}),
             ]
             replace_partition(conn, writes)
         for f in result.files:

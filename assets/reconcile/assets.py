@@ -16,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS
 from pipeline.lib.tablespecs import TABLES
-from pipeline.lib.warehouse import column_schema, ensure_table, insert_frame, replace_partition
+from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
 from pipeline.partitions import previous_quarter, quarter_window, quarterly_partitions
 from pipeline.resources import WRITER_POOL
 

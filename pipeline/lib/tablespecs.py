@@ -7,7 +7,7 @@ or a label variant is an edit here, never a new reading function.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,6 @@ class Sheet:
     free_text: list[str] | None = None  # a sheet of plain lines (instructions)
 
 
-def _period_line(first: dt.date, last: dt.date) -> str:
-    return f"Từ ngày {first:%d/%m/%Y} đến ngày {last:%d/%m/%Y}"
-
-
 SIGNATURE = [
     [],
     ["", "", "Trà Vinh, ngày 03 tháng 7 năm 2020"],
