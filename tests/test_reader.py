@@ -67,3 +67,26 @@ def test_lock_and_hidden_files_are_ignored(tmp_path):
     (tmp_path / "a.xlsx").write_bytes(b"x")
     read, ignored = list_source_files(tmp_path)
     assert [p.name for p in read] == ["a.xlsx"] and sorted(p.name for p in ignored) == [".DS_Store", "~$a.xlsx"]
+
+
+def test_complete_row_is_data_even_if_its_text_reads_like_a_signature(tmp_path):
+    path = _xlsx(tmp_path / "c.xlsx", [
+        ["Số ký hiệu", "Ngày văn bản", "Trích yếu", "Đơn vị ban hành", "Hình thức", "Ký số"],
+        ["1/SYT-VP", "01/04/2020", "Giám đốc Sở giao nhiệm vụ", "Sở Y tế", "Điện tử", "Có"],
+        ["2/SYT-VP", "02/04/2020", "V/v họp", "Sở Y tế", "Giấy", ""],
+    ])
+    result = read_file(path, "ioffice/c.xlsx", "ioffice", SOURCES["ioffice"])
+    assert [r["number"] for r in result.tables["documents"]] == ["1/SYT-VP", "2/SYT-VP"]
+
+
+def test_incomplete_row_after_a_blank_row_is_reported_and_later_rows_still_load(tmp_path):
+    path = _xlsx(tmp_path / "d.xlsx", [
+        ["Địa chỉ thư điện tử", "Đơn vị", "Ngày tạo"],
+        ["a@x.vn", "Sở Y tế", "01/04/2020"], [],
+        ["b@x.vn", "Sở Y tế", None],
+        ["c@x.vn", "Sở Y tế", "03/04/2020"],
+        [], ["", "", "Trà Vinh, ngày 03 tháng 7 năm 2020"], ["Người lập biểu", "", "GIÁM ĐỐC"],
+    ])
+    result = read_file(path, "mail/d.xlsx", "mail", SOURCES["mail"])
+    assert [r["address"] for r in result.tables["mailboxes"]] == ["a@x.vn", "c@x.vn"]
+    assert [(f.check_id, f.row) for f in result.findings] == [("invalid_row", 4)]

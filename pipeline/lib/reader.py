@@ -353,22 +353,23 @@ def extract_rows(
     start = match.row_index + spec.header_rows
     if start < len(cells) and _is_column_number_row(cells[start]):
         start += 1
-    seen_blank = False
     for index in range(start, len(cells)):
         row = cells[index]
         if all(is_blank(v) for v in row):
-            seen_blank = True
             continue
         excel_row = index + 1
         is_total = _is_total_row(row, first_cells)
-        if (is_total and not spec.keep_total_row) or _is_signature_row(row):
+        if is_total and not spec.keep_total_row:
             break
         picked = {name: (row[i] if i < len(row) else None) for name, i in match.columns.items()}
-        empty_required = [labels[n] for n in required if is_blank(picked.get(n))]
-        if is_total:
-            empty_required = []
-        elif empty_required and (seen_blank or len(empty_required) == len(required)):
-            break  # trailer text below the table (notes, signatures)
+        empty_required = [] if is_total else [labels[n] for n in required if is_blank(picked.get(n))]
+        if empty_required:
+            # A row with every required value is data, whatever its text says; only an incomplete row
+            # can be the signature block (which ends the table) or a line holding no record at all.
+            if _is_signature_row(row):
+                break
+            if len(empty_required) == len(required):
+                continue
         record: dict[str, Any] = {"_sheet": sheet.name, "_row": excel_row, "_is_total": is_total}
         if spec.keep_total_row:  # reconciliation names the cell of a wrong total
             record["_cells"] = json.dumps({n: f"{column_letter(i)}{excel_row}" for n, i in match.columns.items()})
