@@ -180,9 +180,6 @@ class World:
             s += 1
         for agency in province + district_units:
             agency.variants = [agency.name] + agency.aliases
-        for agency in province:
-            if agency.aliases:
-                agency.variants += agency.aliases
         self.province, self.districts, self.district_units, self.communes = province, districts, district_units, communes
         self.agencies = province + districts + district_units + communes
         rng.shuffle(self.district_units)
