@@ -6,10 +6,11 @@ import dagster as dg
 
 from assets.indicators.assets import indicators
 from assets.ingest.assets import ingest_assets
+from assets.ingest.manifest import raw_files
 from assets.reconcile.assets import findings, reconciliation
 from pipeline.resources import resources_from_env
 
-ALL_ASSETS = [*ingest_assets, reconciliation, indicators, findings]
+ALL_ASSETS = [*ingest_assets, raw_files, reconciliation, indicators, findings]
 
 # In-process: one quarter is a few dozen short steps; a process per step costs ~3.5 s each here (README).
 defs = dg.Definitions(

@@ -96,7 +96,7 @@ def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     group_name="reconcile",
     kinds={"duckdb"},
     pool=WRITER_POOL,
-    deps=["reconciliation", "indicators"],
+    deps=["raw_files", "reconciliation", "indicators"],
     check_specs=[dg.AssetCheckSpec("no_error_findings", asset="findings",
                                    description="No file, sheet or row of the quarter failed to load.")],
 )
