@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline sample [--out DIR]`, `python -m pipeline latest-sample-quarter`."""
+"""Command line: `python -m pipeline sample [--out DIR]`, `explain QUARTER INDICATOR_ID [--rows FILE]`, `latest-quarter`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--out", default=os.environ.get("RAW_DIR", "raw"), help="raw root (default: $RAW_DIR or raw/)")
     sample.add_argument("--seed", type=int, default=None)
     commands.add_parser("latest-quarter", help="print the newest quarter folder under $RAW_DIR")
+    explain = commands.add_parser("explain", help="how a figure was computed, down to the raw rows")
+    explain.add_argument("quarter")
+    explain.add_argument("indicator_id")
+    explain.add_argument("--rows", type=Path, help="write the contributing rows to FILE.xlsx or FILE.csv")
     args = parser.parse_args(argv)
     if args.command == "sample":
         from pipeline.sample.generator import QUARTERS, SEED, generate
@@ -24,6 +28,24 @@ def main(argv: list[str] | None = None) -> int:
         generate(Path(args.out), SEED if args.seed is None else args.seed)
         print(f"wrote {', '.join(QUARTERS)} under {args.out}/ in {time.perf_counter() - started:.1f} s "
               f"(ground truth in {args.out}/sample-truth/)")
+        return 0
+    if args.command == "explain":
+        from pipeline.explain import ExplainError, explain, write_rows
+        from pipeline.resources import DEFAULT_RAW_DIR, warehouse_path
+
+        try:
+            text, rows = explain(warehouse_path(), os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), args.quarter, args.indicator_id)
+        except ExplainError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(text)
+        if not rows.empty:
+            print("  contributing rows per file:")
+            for (table, file), count in rows.groupby(["staging_table", "file"]).size().items():
+                print(f"    {file}: {count:,} rows ({table})")
+        if args.rows:
+            write_rows(rows, args.rows)
+            print(f"wrote {len(rows):,} contributing rows to {args.rows}")
         return 0
     if args.command == "latest-quarter":
         from pipeline.partitions import parse_quarter

@@ -1,0 +1,112 @@
+"""`python -m pipeline explain QUARTER INDICATOR_ID [--rows FILE.xlsx|FILE.csv]`: how a figure was made.
+
+Prints the value, label, definition (SQL and its sha256), the raw files with their sha256 (and whether
+the file in RAW_DIR still has that hash), and the contributing rows per file; `--rows` writes every
+contributing row with its location (file, sheet, Excel row) and its original cell values, so an auditor
+can open the source file at that row and find the record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipeline.lib.reader import sha256_of
+
+
+class ExplainError(Exception):
+    """A message for the user (unknown quarter or indicator, no warehouse)."""
+
+
+def _open(warehouse: str) -> duckdb.DuckDBPyConnection:
+    if not Path(warehouse).exists():
+        raise ExplainError(f"no warehouse at {warehouse} (set WAREHOUSE_PATH, or materialize a quarter first)")
+    return duckdb.connect(warehouse, read_only=True)
+
+
+def contributing_rows(conn, quarter: str, indicator_id: str) -> pd.DataFrame:
+    """One row per counted record: location, sha256, detail and the original cell values."""
+    tables = [t for (t,) in conn.execute(
+        "SELECT DISTINCT table_name FROM indicator_lineage WHERE quarter = ? AND indicator_id = ? ORDER BY 1",
+        [quarter, indicator_id]).fetchall()]
+    frames = []
+    for table in tables:
+        frame = conn.execute(
+            f"SELECT l.table_name AS staging_table, t._file AS file, t._sheet AS sheet, t._row AS row, "
+            f"t._sha256 AS sha256, l.detail, t._raw AS raw FROM indicator_lineage l JOIN {table} t "
+            "ON t.quarter = l.quarter AND t.row_id = l.row_id "
+            "WHERE l.quarter = ? AND l.indicator_id = ? AND l.table_name = ? ORDER BY t._file, t._sheet, t._row",
+            [quarter, indicator_id, table]).df()
+        values = pd.DataFrame([json.loads(r) if r else {} for r in frame.pop("raw")], index=frame.index)
+        frames.append(pd.concat([frame, values], axis=1))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["staging_table", "file", "sheet", "row", "sha256", "detail"])
+
+
+def explain(warehouse: str, raw_dir: str, quarter: str, indicator_id: str) -> tuple[str, pd.DataFrame]:
+    conn = _open(warehouse)
+    try:
+        quarters = [q for (q,) in conn.execute("SELECT DISTINCT quarter FROM indicators ORDER BY 1").fetchall()]
+        if quarter not in quarters:
+            raise ExplainError(f"quarter {quarter!r} is not in the warehouse; materialized quarters: {', '.join(quarters) or 'none'}")
+        row = conn.execute(
+            "SELECT i.value, i.unit, i.label, i.section, d.definition, d.definition_sha256, d.numerator, d.denominator, "
+            "d.files, d.missing FROM indicators i JOIN indicator_definitions d USING (quarter, indicator_id) "
+            "WHERE i.quarter = ? AND i.indicator_id = ?", [quarter, indicator_id]).fetchone()
+        if row is None:
+            ids = [i for (i,) in conn.execute(
+                "SELECT indicator_id FROM indicators WHERE quarter = ? ORDER BY position", [quarter]).fetchall()]
+            raise ExplainError(f"no indicator {indicator_id!r} in {quarter}; indicators: {', '.join(ids)}")
+        value, unit, label, section, definition, sha, numerator, denominator, files, missing = row
+        shown = "NULL (Chưa có số liệu)" if value is None else (f"{value:.4f} %" if unit == "percent" else f"{value:,.0f}")
+        lines = [f"{indicator_id} — {label}", f"  section:    {section}", f"  quarter:    {quarter}",
+                 f"  value:      {shown}", f"  definition: (sha256 {sha[:16]}…)"]
+        lines += [f"    {line}" for line in definition.splitlines()]
+        if missing:
+            lines.append("  missing sources:")
+            lines += [f"    {t}: {why}" for t, why in json.loads(missing).items()]
+        if numerator:
+            for part in (numerator, denominator):
+                v = conn.execute("SELECT value FROM indicators WHERE quarter = ? AND indicator_id = ?", [quarter, part]).fetchone()[0]
+                lines.append(f"  {'numerator  ' if part == numerator else 'denominator'} {part} = {'NULL' if v is None else f'{v:,.0f}'}"
+                             f"  (python -m pipeline explain {quarter} {part})")
+        rows = contributing_rows(conn, quarter, indicator_id)
+        if files and json.loads(files):
+            lines.append("  source files (rows counted):")
+            for f in json.loads(files):
+                current = Path(raw_dir) / quarter / f["file"]
+                state = ("unchanged" if current.exists() and sha256_of(current) == f["sha256"]
+                         else "CHANGED since" if current.exists() else "not found in RAW_DIR")
+                lines.append(f"    {f['file']}  sha256 {f['sha256']}  {f['rows']:,} rows  [{state}]")
+        return "\n".join(lines), rows
+    finally:
+        conn.close()
+
+
+def write_rows(rows: pd.DataFrame, target: Path) -> None:
+    """CSV, or xlsx with every value as text (values come from the exports: never formulas)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix.lower() == ".csv":
+        rows.to_csv(target, index=False, encoding="utf-8-sig")
+        return
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(target), {"strings_to_formulas": False, "strings_to_urls": False})
+    sheet = book.add_worksheet("Dòng đóng góp")
+    bold = book.add_format({"bold": True})
+    for c, name in enumerate(rows.columns):
+        sheet.write_string(0, c, str(name), bold)
+    for r, record in enumerate(rows.itertuples(index=False), start=1):
+        for c, value in enumerate(record):
+            if value is None or (isinstance(value, float) and value != value):
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                sheet.write_number(r, c, value)
+            else:
+                sheet.write_string(r, c, str(value))
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, len(rows), max(len(rows.columns) - 1, 0))
+    book.close()
