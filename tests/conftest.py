@@ -44,12 +44,27 @@ def materialize_quarter(raw: Path, warehouse: Path, quarter: str) -> dg.ExecuteI
 
 
 @pytest.fixture(scope="session")
-def warehouse(sample_raw, tmp_path_factory) -> Path:
+def sample_runs(sample_raw, tmp_path_factory) -> tuple[Path, dict[str, dg.ExecuteInProcessResult]]:
+    """Both sample quarters materialized once: the warehouse path and each quarter's run result."""
     path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
+    runs = {}
     for quarter in ("2020-Q1", "2020-Q2"):
-        result = materialize_quarter(sample_raw, path, quarter)
-        assert result.success
-    return path
+        runs[quarter] = materialize_quarter(sample_raw, path, quarter)
+        assert runs[quarter].success
+    return path, runs
+
+
+@pytest.fixture(scope="session")
+def warehouse(sample_runs) -> Path:
+    return sample_runs[0]
+
+
+def failed_checks(result: dg.ExecuteInProcessResult) -> set[tuple[str, str]]:
+    """(asset, check) of every asset check that did not pass in a run."""
+    return {
+        (e.asset_key.to_user_string(), e.check_name)
+        for e in result.get_asset_check_evaluations() if not e.passed
+    }
 
 
 @pytest.fixture()

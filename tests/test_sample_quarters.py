@@ -103,3 +103,18 @@ def test_rerun_of_a_quarter_leaves_identical_tables(sample_raw, warehouse, tmp_p
     before = snapshot(warehouse)
     assert materialize_quarter(sample_raw, warehouse, "2020-Q2").success
     assert snapshot(warehouse) == before
+
+
+def test_asset_checks_fail_exactly_where_defects_are_planted(sample_runs):
+    from tests.conftest import failed_checks
+
+    _, runs = sample_runs
+    assert failed_checks(runs["2020-Q2"]) == {
+        ("stg_documents", "no_duplicates"), ("stg_documents", "in_quarter"), ("stg_dossiers", "no_duplicates"),
+        ("stg_mailboxes", "agencies_matched"), ("stg_posts", "in_quarter"),
+        ("reconciliation", "unknown_procedure"), ("reconciliation", "summary_mismatch"),
+    }
+    assert failed_checks(runs["2020-Q1"]) == {
+        ("stg_documents", "no_duplicates"), ("stg_documents", "in_quarter"), ("stg_dossiers", "no_duplicates"),
+        ("stg_posts", "in_quarter"),
+    }

@@ -33,6 +33,38 @@ TABLE_LOADS_COLUMNS = {
 REGISTRY_TABLE = "stg_agencies"
 
 
+def table_checks(spec: TableSpec) -> dict[str, tuple[dg.AssetCheckSeverity, tuple[str, ...], str]]:
+    """The checks guarding one staging table: name -> (severity, finding kinds that fail it, description).
+    ERROR where a figure would be NULL or miss rows; WARN where the figure survives (rows set aside)."""
+    checks = {
+        "loaded": (dg.AssetCheckSeverity.ERROR, (), "At least one sheet of the table loaded (else its figures are NULL)."),
+        "rows_valid": (dg.AssetCheckSeverity.ERROR, ("invalid_row", "missing_labels"),
+                       "No row or sheet of the table was refused (a refused row is missing from its figures)."),
+        "no_duplicates": (dg.AssetCheckSeverity.WARN, ("duplicates_dropped", "duplicates_differ"),
+                          "No duplicate by key (duplicates are dropped, the first copy kept)."),
+    }
+    if spec.agency_columns:
+        checks["agencies_matched"] = (dg.AssetCheckSeverity.WARN, ("unmatched_agency",),
+                                      "Every agency name matches the registry.")
+    if spec.in_quarter:
+        checks["in_quarter"] = (dg.AssetCheckSeverity.WARN, ("outside_quarter",),
+                                "No row dated outside the quarter (such rows are excluded).")
+    return checks
+
+
+def _check_results(spec: TableSpec, findings: list[Finding], loaded: bool) -> list[dg.AssetCheckResult]:
+    results = []
+    for name, (severity, kinds, _) in table_checks(spec).items():
+        found = [f for f in findings if f.table == spec.name and f.check_id in kinds]
+        passed = loaded if name == "loaded" else not found
+        first = [f"{f.file} [{f.sheet}] row {f.row}: {f.message}" for f in found[:10]]
+        results.append(dg.AssetCheckResult(
+            asset_key=spec.staging_table, check_name=name, passed=passed, severity=severity,
+            metadata={"count": len(found), "first_locations": dg.MetadataValue.md("\n".join(f"- {l}" for l in first) or "none")},
+        ))
+    return results
+
+
 def load_registry(conn, quarter: str) -> Registry | None:
     """The quarter's registry for agency matching, or None when it did not load."""
     if not table_exists(conn, REGISTRY_TABLE):
@@ -95,6 +127,10 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
         partitions_def=quarterly_partitions,
         pool=WRITER_POOL,
         can_subset=False,
+        check_specs=[
+            dg.AssetCheckSpec(name, asset=spec.staging_table, description=description)
+            for spec in specs for name, (_, _, description) in table_checks(spec).items()
+        ],
     )
     def ingest(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
         quarter = context.partition_key
@@ -135,9 +171,10 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
                     "files": dg.MetadataValue.md("\n".join(
                         f"- `{f.path}` {f.outcome} ({f.rows_read} rows)" for f in result.files
                     ) or "no files"),
-                    "findings": len([f for f in result.findings if f.source == source]),
+                    "findings": len([f for f in result.findings if f.table == spec.name]),
                 },
             )
+            yield from _check_results(spec, result.findings, status.status == "loaded")
 
     return ingest
 

@@ -23,6 +23,9 @@ class Finding:
     sheet: str | None = None
     row: int | None = None
     cell: str | None = None  # e.g. "E27" where a single cell is at fault
+    table: str | None = None  # the export table concerned, for the asset checks (not a contract column)
 
     def record(self, quarter: str) -> dict:
-        return {"quarter": quarter, **asdict(self)}
+        record = asdict(self)
+        del record["table"]
+        return {"quarter": quarter, **record}

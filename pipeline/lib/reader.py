@@ -387,7 +387,7 @@ def extract_rows(
             findings.append(Finding(
                 "invalid_row", "error", spec.source,
                 f"{spec.title}: row not loaded ({'; '.join(problems)})",
-                file_label, sheet.name, excel_row,
+                file_label, sheet.name, excel_row, table=spec.name,
             ))
             continue
         record["_raw"] = json.dumps(
@@ -439,7 +439,7 @@ def read_file(path: Path, relative: str, source: str, specs: tuple[TableSpec, ..
                 "missing_labels", "error", source,
                 f"header looks like `{match.spec.title}` but lacks required label(s) "
                 f"{', '.join(repr(m) for m in match.missing)}: sheet not loaded",
-                relative, sheet.name, match.row_index + 1,
+                relative, sheet.name, match.row_index + 1, table=match.spec.name,
             ))
             continue
         records, findings = extract_rows(sheet, match, relative)

@@ -7,7 +7,7 @@ Pure functions over files and frames (no Dagster, no warehouse), so tests can ca
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -154,7 +154,7 @@ def clean_table(
     frame = frame.reset_index(drop=True)
     frame["quarter"] = quarter
     frame["row_id"] = range(1, len(frame) + 1)
-    return frame[list(columns)], findings
+    return frame[list(columns)], [replace(f, table=spec.name) for f in findings]
 
 
 def _key_part(frame: pd.DataFrame, spec: TableSpec, name: str) -> pd.Series:
