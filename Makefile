@@ -24,7 +24,7 @@ run: install
 	@Q=$$($(BIN)/python -m pipeline latest-quarter) && echo "materializing $$Q" && \
 	  $(BIN)/dagster asset materialize -m pipeline.definitions --select '*' --partition $$Q && \
 	  echo && echo "warehouse: $(WAREHOUSE_PATH) (tables indicators, findings, indicator_lineage, stg_*)" && \
-	  echo "outputs:   $$(dirname $(WAREHOUSE_PATH))/outputs/$$Q/ (the Excel annex will land here; not built yet)"
+	  echo "annex:     $$(dirname $(WAREHOUSE_PATH))/outputs/$$Q/phu-luc-$$Q.xlsx"
 
 test: install
 	$(BIN)/python -m pytest

@@ -72,3 +72,23 @@ def db(warehouse):
     conn = duckdb.connect(str(warehouse), read_only=True)
     yield conn
     conn.close()
+
+
+@pytest.fixture(scope="session")
+def constructed_warehouse(tmp_path_factory) -> Path:
+    """Both constructed quarters (tests/constructed.py) materialized once."""
+    from tests.constructed import build_constructed
+
+    root = tmp_path_factory.mktemp("constructed_raw")
+    build_constructed(root)
+    path = tmp_path_factory.mktemp("constructed_wh") / "w.duckdb"
+    for quarter in ("2020-Q1", "2020-Q2"):
+        assert materialize_quarter(root, path, quarter).success
+    return path
+
+
+@pytest.fixture()
+def constructed(constructed_warehouse):
+    conn = duckdb.connect(str(constructed_warehouse), read_only=True)
+    yield conn
+    conn.close()

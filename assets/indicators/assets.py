@@ -15,6 +15,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS, Indicator, source_tables
+from pipeline.lib.sqlfile import run_named
 from pipeline.lib.findings import STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, insert_frame, table_exists
@@ -82,11 +83,8 @@ def compute_indicators(conn, quarter: str) -> tuple[pd.DataFrame, list[Finding]]
                     + "; ".join(f"{t}: {missing[t]}" for t in absent),
                 ))
             elif indicator.rows is not None:
-                conn.execute(
-                    f"INSERT INTO indicator_lineage SELECT $quarter, '{indicator.id}', table_name, row_id, "
-                    f"CAST(detail AS VARCHAR) FROM ({indicator.rows})",
-                    {k: v for k, v in params.items() if f"${k}" in indicator.rows or k == "quarter"},
-                )
+                run_named(conn, f"INSERT INTO indicator_lineage SELECT $quarter, '{indicator.id}', table_name, "
+                                f"row_id, CAST(detail AS VARCHAR) FROM ({indicator.rows})", params)
                 values[indicator.id] = float(conn.execute(
                     "SELECT count(*) FROM indicator_lineage WHERE quarter = ? AND indicator_id = ?",
                     [quarter, indicator.id],

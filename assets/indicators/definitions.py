@@ -26,6 +26,28 @@ class Indicator:
     def tables(self) -> tuple[str, ...]:
         return tuple(sorted(set(re.findall(r"\b(stg_[a-z_]+)\b", self.rows or ""))))
 
+    @property
+    def unit_label(self) -> str:
+        """The annex's `Đơn vị tính`: the longest matching id prefix of UNIT_LABELS."""
+        if self.unit == "percent":
+            return "%"
+        prefix = max((p for p in UNIT_LABELS if self.id.startswith(p)), key=len)
+        return UNIT_LABELS[prefix]
+
+    @property
+    def decimals(self) -> int:
+        """Decimals the annex shows (rounded half-up): as the report prints each kind of rate."""
+        return RATE_DECIMALS.get(self.section, 2) if self.unit == "percent" else 0
+
+
+UNIT_LABELS = {
+    "ioffice.agencies": "Cơ quan", "ioffice.users": "Người dùng", "ioffice.documents": "Văn bản",
+    "ca": "Chứng thư số", "mail": "Hộp thư", "vcon.endpoints": "Điểm cầu", "vcon.meetings": "Cuộc họp",
+    "portal.main": "Cổng", "portal.languages": "Ngôn ngữ", "portal.component_sites": "Trang",
+    "portal.posts": "Tin, bài", "portal.translations": "Tin, bài", "dvc.agencies": "Cơ quan",
+    "dvc.services": "Dịch vụ", "dvc.dossiers": "Hồ sơ", "iso": "Cơ quan",
+}
+RATE_DECIMALS = {"ioffice": 1, "dvc": 2}
 
 SECTIONS = {
     "ioffice": "Hệ thống Quản lý văn bản và điều hành (iOffice)",

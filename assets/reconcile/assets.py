@@ -6,7 +6,6 @@ indicators) as the contract table, replaced atomically when the quarter is re-ma
 """
 
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +13,7 @@ import pandas as pd
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
@@ -25,13 +25,7 @@ STAGE = "reconcile"
 FIRST_LOCATIONS = 10
 
 
-def load_checks() -> dict[str, str]:
-    """check name -> query, from the `-- name:` blocks of checks.sql."""
-    blocks = re.split(r"^-- name: (\w+)\s*$", CHECKS_SQL.read_text(encoding="utf-8"), flags=re.M)
-    return {name: query.strip().rstrip(";") for name, query in zip(blocks[1::2], blocks[2::2])}
-
-
-CHECKS = load_checks()
+CHECKS = named_queries(CHECKS_SQL)
 
 
 def run_checks(conn, quarter: str) -> pd.DataFrame:
@@ -42,8 +36,7 @@ def run_checks(conn, quarter: str) -> pd.DataFrame:
     frames = []
     columns = ["check_id", "severity", "source", "file", "sheet", "row", "cell", "message"]
     for name, query in CHECKS.items():
-        used = {k: v for k, v in params.items() if f"${k}" in query}
-        rows = conn.execute(query, used).fetchall()
+        rows = run_named(conn, query, params).fetchall()
         frames.append(pd.DataFrame(rows, columns=columns))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     frame.insert(0, "quarter", quarter)

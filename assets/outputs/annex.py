@@ -1,0 +1,338 @@
+"""The Excel annex (Phụ lục) of the quarterly report: every figure, its breakdowns, the findings and the
+sources, laid out as a Vietnamese administrative annex (Nghị định 30/2020/NĐ-CP) ready to print and sign.
+
+Written with xlsxwriter (faster than openpyxl for styled output, and it never turns a string into a
+formula when `strings_to_formulas` is off). Values from the exports are written as text only; those
+starting with `=`, `+`, `-`, `@`, tab or CR also get Excel's quote prefix, so no spreadsheet program
+reads them as a formula when edited. The workbook holds no formula.
+"""
+
+import datetime as dt
+import json
+import os
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
+from pipeline.lib.sqlfile import named_queries, run_named
+from pipeline.partitions import parse_quarter, previous_quarter, quarterly_partitions
+from pipeline.resources import WRITER_POOL, PipelinePaths
+
+BREAKDOWNS = named_queries(Path(__file__).with_name("breakdowns.sql"))
+NO_DATA = "Chưa có số liệu"
+ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
+# 1.626 and 74.019 whatever the reader's locale: the thousands dot is a literal of the format.
+COUNT_FORMAT = '[>=1000000]#"."###"."###;[>=1000]#"."###;0'
+CHANGE_FORMAT = '+#,##0;-#,##0;0'
+PERCENT_FORMATS = {1: '[$-42A]0.0"%"', 2: '[$-42A]0.00"%"'}
+RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+LEVELS = ("Tỉnh", "Huyện", "Xã")
+REPORT = ("Báo cáo kết quả triển khai thực hiện Nghị quyết số 02/NQ-CP của Chính phủ về tiếp tục thực hiện "
+          "những nhiệm vụ, giải pháp chủ yếu cải thiện môi trường kinh doanh, nâng cao năng lực cạnh tranh quốc gia")
+
+
+def round_half_up(value: float, decimals: int) -> float:
+    """73.8526 -> 73.9 and 3.04502 -> 3.05 (Excel's own display rounding works on the binary value)."""
+    return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def quarter_label(quarter: str) -> str:
+    year, q = parse_quarter(quarter)
+    return f"quý {ROMAN[q - 1]} năm {year}"
+
+
+class AnnexWriter:
+    """Formats and the layout every sheet shares: header block, title, table header, print setup."""
+
+    def __init__(self, path: Path, quarter: str):
+        import xlsxwriter
+
+        self.quarter = quarter
+        self.book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                                    "strings_to_numbers": False})
+        self.book.set_properties({"title": f"Phụ lục báo cáo {quarter_label(quarter)}", "author": "Sở Thông tin và Truyền thông Trà Vinh"})
+        self._formats: dict = {}
+
+    def fmt(self, **props):
+        key = tuple(sorted(props.items()))
+        if key not in self._formats:
+            self._formats[key] = self.book.add_format({"font_name": "Times New Roman", "font_size": 12, "valign": "vcenter", **props})
+        return self._formats[key]
+
+    def cell(self, ws, r: int, c: int, value, number_format: str | None = None, decimals: int = 0, **style):
+        """A numeric cell (rates rounded half-up to the decimals shown), `Chưa có số liệu` for NULL,
+        or text that can never be a formula."""
+        base = {"border": 1, **style}
+        if value is None or (isinstance(value, float) and value != value):
+            ws.write_string(r, c, NO_DATA, self.fmt(**base, italic=True, align="center"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            shown = round_half_up(value, decimals) if decimals else value
+            ws.write_number(r, c, shown, self.fmt(**base, num_format=number_format or COUNT_FORMAT))
+        else:
+            text = str(value)
+            quote = {"quote_prefix": True} if text.startswith(RISKY_PREFIXES) else {}
+            ws.write_string(r, c, text, self.fmt(**base, text_wrap=True, **quote))
+
+    def sheet(self, name: str, subtitle: str, headers: list[tuple[str, float]]):
+        """A sheet with the administrative header block; returns (worksheet, first data row)."""
+        ws = self.book.add_worksheet(name)
+        width = len(headers)
+        half = max(2, width // 2)
+        bold_center = self.fmt(bold=True, align="center")
+        ws.merge_range(0, 0, 0, half - 1, "UBND TỈNH TRÀ VINH", self.fmt(align="center"))
+        ws.merge_range(1, 0, 1, half - 1, "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", bold_center)
+        ws.merge_range(0, half, 0, width - 1, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold_center)
+        ws.merge_range(1, half, 1, width - 1, "Độc lập - Tự do - Hạnh phúc", self.fmt(bold=True, align="center", underline=1))
+        ws.merge_range(3, 0, 3, width - 1, "PHỤ LỤC", self.fmt(bold=True, align="center", font_size=14))
+        ws.merge_range(4, 0, 4, width - 1, f"(Kèm theo {REPORT[0].lower()}{REPORT[1:]} {quarter_label(self.quarter)})",
+                       self.fmt(italic=True, align="center", text_wrap=True))
+        ws.set_row(4, 36)
+        ws.merge_range(5, 0, 5, width - 1, subtitle, bold_center)
+        header_row = 7
+        for c, (label, column_width) in enumerate(headers):
+            ws.write_string(header_row, c, label, self.fmt(bold=True, align="center", text_wrap=True, border=1, bg_color="#D9E1F2"))
+            ws.set_column(c, c, column_width)
+        ws.set_row(header_row, 36)
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(header_row)
+        ws.freeze_panes(header_row + 1, 0)
+        ws.center_horizontally()
+        ws.set_margins(left=0.6, right=0.4, top=0.6, bottom=0.6)
+        ws.set_footer("&C&\"Times New Roman\"Trang &P/&N")
+        return ws, header_row + 1
+
+    def section_row(self, ws, r: int, width: int, number: str, text: str):
+        ws.write_string(r, 0, number, self.fmt(bold=True, border=1, align="center"))
+        ws.merge_range(r, 1, r, width - 1, text, self.fmt(bold=True, border=1))
+
+    def total_row(self, ws, r: int, values: list, first_text_columns: int = 2, formats: list | None = None):
+        ws.write_string(r, 0, "", self.fmt(border=1))
+        ws.write_string(r, 1, "Tổng cộng", self.fmt(bold=True, border=1, align="center"))
+        for c in range(2, first_text_columns):
+            ws.write_string(r, c, "", self.fmt(border=1))
+        for i, value in enumerate(values):
+            number_format, decimals = (formats[i] if formats else (COUNT_FORMAT, 0))
+            self.cell(ws, r, first_text_columns + i, value, number_format, decimals, bold=True)
+
+    def signature(self, ws, r: int, width: int):
+        today = dt.date.today()
+        right = max(2, width // 2)
+        ws.merge_range(r, right, r, width - 1, f"Trà Vinh, ngày {today.day:02d} tháng {today.month:02d} năm {today.year}",
+                       self.fmt(italic=True, align="center"))
+        ws.merge_range(r + 1, 0, r + 1, right - 1, "NGƯỜI LẬP BIỂU", self.fmt(bold=True, align="center"))
+        ws.merge_range(r + 1, right, r + 1, width - 1, "GIÁM ĐỐC", self.fmt(bold=True, align="center"))
+        ws.merge_range(r + 2, 0, r + 2, right - 1, "(Ký, ghi rõ họ tên)", self.fmt(italic=True, align="center"))
+        ws.merge_range(r + 2, right, r + 2, width - 1, "(Ký tên, đóng dấu)", self.fmt(italic=True, align="center"))
+
+    def close(self):
+        self.book.close()
+
+
+def _values(conn, quarter: str) -> dict[str, float | None]:
+    return dict(conn.execute("SELECT indicator_id, value FROM indicators WHERE quarter = ?", [quarter]).fetchall())
+
+
+def _number_format(indicator_id: str) -> tuple[str, int]:
+    indicator = INDICATORS_BY_ID[indicator_id]
+    return (PERCENT_FORMATS[indicator.decimals], indicator.decimals) if indicator.unit == "percent" else (COUNT_FORMAT, 0)
+
+
+def _indicator_sheet(w: AnnexWriter, conn, quarter: str) -> dict:
+    previous = previous_quarter(quarter)
+    this, before = _values(conn, quarter), _values(conn, previous)
+    headers = [("STT", 6), ("Chỉ tiêu", 52), ("Mã chỉ tiêu", 30), ("Đơn vị tính", 13),
+               (f"Quý {quarter_label(quarter)[4:]}", 15), (f"Quý {quarter_label(previous)[4:]}", 15), ("Tăng (+), giảm (-)", 15)]
+    ws, r = w.sheet("Chỉ tiêu", "CÁC CHỈ TIÊU CỦA BÁO CÁO", headers)
+    missing = conn.execute(
+        "SELECT table_name, reason FROM table_loads WHERE quarter = ? AND status <> 'loaded' ORDER BY table_name", [quarter]).fetchall()
+    figures_tables = {t for i in INDICATORS for t in i.tables}
+    missing = [(t, why) for t, why in missing if t in figures_tables]
+    if missing:
+        ws.merge_range(6, 0, 6, len(headers) - 1,
+                       "SỐ LIỆU CHƯA ĐẦY ĐỦ — thiếu nguồn: " + "; ".join(f"{t}: {why}" for t, why in missing),
+                       w.fmt(bold=True, font_color="#C00000", text_wrap=True))
+        ws.set_row(6, 15 * (1 + len(missing)))
+    sections = list(dict.fromkeys(i.section for i in INDICATORS))
+    position = 0
+    for s, section in enumerate(sections):
+        w.section_row(ws, r, len(headers), ROMAN[s], SECTIONS[section])
+        r += 1
+        for indicator in (i for i in INDICATORS if i.section == section):
+            position += 1
+            number_format, decimals = _number_format(indicator.id)
+            current, prior = this.get(indicator.id), before.get(indicator.id)
+            w.cell(ws, r, 0, str(position), align="center")
+            w.cell(ws, r, 1, indicator.label)
+            w.cell(ws, r, 2, indicator.id)
+            w.cell(ws, r, 3, indicator.unit_label, align="center")
+            w.cell(ws, r, 4, current, number_format, decimals)
+            if indicator.id in before:
+                w.cell(ws, r, 5, prior, number_format, decimals)
+                change = None if current is None or prior is None else (
+                    round_half_up(current, decimals) - round_half_up(prior, decimals) if decimals else current - prior)
+                w.cell(ws, r, 6, change, CHANGE_FORMAT if not decimals else f'+0.{"0" * decimals};-0.{"0" * decimals};0', 0)
+            else:
+                w.cell(ws, r, 5, "–", align="center")
+                w.cell(ws, r, 6, "–", align="center")
+            r += 1
+    w.signature(ws, r + 1, len(headers))
+    return {"indicators": position, "missing_sources": [t for t, _ in missing]}
+
+
+def _level_sheet(w: AnnexWriter, conn, quarter: str):
+    values = _values(conn, quarter)
+    ws, r = w.sheet("Theo cấp", "CƠ QUAN TRIỂN KHAI THEO CẤP VÀ CHỨNG THƯ SỐ ĐANG HOẠT ĐỘNG",
+                    [("STT", 6), ("Cấp / phân loại", 40), ("iOffice", 16), ("Cổng dịch vụ công", 16), ("ISO điện tử", 16)])
+    totals = [0, 0, 0]
+    for n, (level, suffix) in enumerate(zip(LEVELS, ("province", "district", "commune")), start=1):
+        row = [values.get(f"{system}.agencies.{suffix}") for system in ("ioffice", "dvc", "iso")]
+        w.cell(ws, r, 0, str(n), align="center")
+        w.cell(ws, r, 1, f"Cấp {level.lower()}")
+        for c, value in enumerate(row):
+            w.cell(ws, r, 2 + c, value)
+            totals[c] = None if value is None or totals[c] is None else totals[c] + value
+        r += 1
+    w.total_row(ws, r, totals)
+    r += 2
+    w.section_row(ws, r, 5, "", "Chứng thư số đang hoạt động cuối quý")
+    r += 1
+    for c, label in enumerate(("STT", "Phân loại", "Số chứng thư số")):
+        ws.write_string(r, c, label, w.fmt(bold=True, align="center", border=1, bg_color="#D9E1F2"))
+    r += 1
+    for title, parts in (("theo thiết bị lưu khóa", (("USB Token", "ca.active.usb_token"), ("SIM PKI", "ca.active.sim_pki"))),
+                         ("theo loại thuê bao", (("Tổ chức", "ca.active.organization"), ("Cá nhân", "ca.active.individual")))):
+        w.section_row(ws, r, 5, "", f"Chứng thư số {title}")
+        r += 1
+        total = 0
+        for n, (label, indicator_id) in enumerate(parts, start=1):
+            value = values.get(indicator_id)
+            w.cell(ws, r, 0, str(n), align="center")
+            w.cell(ws, r, 1, label)
+            w.cell(ws, r, 2, value)
+            total = None if value is None or total is None else total + value
+            r += 1
+        w.total_row(ws, r, [total])
+        r += 1
+
+
+def _agency_sheet(w: AnnexWriter, conn, quarter: str, name: str, subtitle: str, query: str,
+                  columns: list[tuple[str, str, float]], rates: list[tuple[str, str, str]]) -> int:
+    """Per-agency breakdown: columns (label, query column, width) then rates (label, numerator, denominator)."""
+    frame = run_named(conn, BREAKDOWNS[query], {"quarter": quarter}).df()
+    headers = [("STT", 6), ("Cơ quan, đơn vị", 48), ("Cấp", 12)] + [(l, wd) for l, _, wd in columns] + [(l, 13) for l, _, _ in rates]
+    ws, r = w.sheet(name, subtitle, headers)
+    rate_format = (PERCENT_FORMATS[1], 1)
+    for n, record in enumerate(frame.itertuples(index=False), start=1):
+        row = record._asdict()
+        w.cell(ws, r, 0, str(n), align="center")
+        w.cell(ws, r, 1, row["agency"])
+        w.cell(ws, r, 2, row["level"], align="center")
+        for c, (_, column, _) in enumerate(columns):
+            w.cell(ws, r, 3 + c, int(row[column]))
+        for c, (_, numerator, denominator) in enumerate(rates):
+            value = 100.0 * row[numerator] / row[denominator] if row[denominator] else None
+            w.cell(ws, r, 3 + len(columns) + c, value if value is not None else "–", *rate_format)
+        r += 1
+    if frame.empty:
+        ws.merge_range(r, 0, r, len(headers) - 1, NO_DATA, w.fmt(italic=True, align="center", border=1))
+        return 0
+    sums = [int(frame[column].sum()) for _, column, _ in columns]
+    rate_totals = [100.0 * frame[n].sum() / frame[d].sum() if frame[d].sum() else None for _, n, d in rates]
+    w.total_row(ws, r, sums + rate_totals, first_text_columns=3,
+                formats=[(COUNT_FORMAT, 0)] * len(sums) + [rate_format] * len(rates))
+    return len(frame)
+
+
+def _findings_sheet(w: AnnexWriter, conn, quarter: str) -> int:
+    rows = conn.execute(
+        "SELECT severity, check_id, source, file, sheet, row, cell, message FROM findings WHERE quarter = ? "
+        "ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, source, file, sheet, row",
+        [quarter]).fetchall()
+    headers = [("STT", 6), ("Mức độ", 10), ("Mã kiểm tra", 20), ("Nguồn", 12), ("Tệp", 30), ("Trang tính", 14),
+               ("Dòng", 8), ("Ô", 7), ("Nội dung (việc đã làm)", 70)]
+    ws, r = w.sheet("Phát hiện đối soát", "CÁC VẤN ĐỀ PHÁT HIỆN KHI ĐỐI SOÁT SỐ LIỆU", headers)
+    labels = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
+    for n, (severity, check_id, source, file, sheet, row, cell, message) in enumerate(rows, start=1):
+        for c, value in enumerate([str(n), labels.get(severity, severity), check_id, source, file or "", sheet or "",
+                                   row, cell or "", message]):
+            if c == 6:
+                w.cell(ws, r, c, row if row is not None else "", "0")
+            else:
+                w.cell(ws, r, c, value)
+        r += 1
+    if not rows:
+        ws.merge_range(r, 0, r, len(headers) - 1, "Không phát hiện vấn đề", w.fmt(italic=True, align="center", border=1))
+    return len(rows)
+
+
+def _sources_sheet(w: AnnexWriter, conn, quarter: str) -> int:
+    definitions = dict((i, (d, s, f)) for i, d, s, f in conn.execute(
+        "SELECT indicator_id, definition, definition_sha256, files FROM indicator_definitions WHERE quarter = ?", [quarter]).fetchall())
+    headers = [("STT", 6), ("Mã chỉ tiêu", 30), ("Định nghĩa (truy vấn SQL)", 60), ("Tệp nguồn", 32), ("SHA-256 của tệp", 34), ("Số dòng", 10)]
+    ws, r = w.sheet("Nguồn số liệu", "NGUỒN VÀ CÁCH TÍNH TỪNG CHỈ TIÊU", headers)
+    for n, indicator in enumerate(INDICATORS, start=1):
+        definition, sha, files = definitions.get(indicator.id, ("", "", "[]"))
+        files = json.loads(files or "[]") or [{"file": "", "sha256": "", "rows": None}]
+        first = r
+        for f in files:
+            w.cell(ws, r, 3, f["file"])
+            w.cell(ws, r, 4, f["sha256"])
+            w.cell(ws, r, 5, f["rows"] if f["rows"] is not None else "")
+            r += 1
+        texts = [str(n), indicator.id, f"{definition}\n(sha256 {sha})"]
+        for c, value in enumerate(texts):
+            if r - first > 1:
+                ws.merge_range(first, c, r - 1, c, "", w.fmt(border=1))
+            w.cell(ws, first, c, value)
+    return len(INDICATORS)
+
+
+def build_annex(conn, quarter: str, target: Path) -> dict:
+    """Write the annex to `target` atomically (a temporary file renamed over it); return a summary."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    w = AnnexWriter(partial, quarter)
+    summary = _indicator_sheet(w, conn, quarter)
+    _level_sheet(w, conn, quarter)
+    summary["ioffice_agencies"] = _agency_sheet(
+        w, conn, quarter, "iOffice theo đơn vị", "VĂN BẢN PHÁT HÀNH TRÊN iOFFICE THEO CƠ QUAN, ĐƠN VỊ", "ioffice_by_agency",
+        [("Tổng số văn bản", "total", 13), ("Văn bản điện tử", "electronic", 13), ("Văn bản ký số", "signed", 13)],
+        [("Tỷ lệ điện tử", "electronic", "total"), ("Tỷ lệ ký số", "signed", "electronic")])
+    summary["dvc_agencies"] = _agency_sheet(
+        w, conn, quarter, "DVC theo đơn vị", "HỒ SƠ TIẾP NHẬN TRÊN CỔNG DỊCH VỤ CÔNG THEO CƠ QUAN TIẾP NHẬN", "dvc_by_agency",
+        [("Hồ sơ tiếp nhận", "received", 12), ("Mức độ 3", "level3", 11), ("Mức độ 3 trực tuyến", "level3_online", 12),
+         ("Mức độ 4", "level4", 11), ("Mức độ 4 trực tuyến", "level4_online", 12), ("Đã giải quyết", "resolved", 12)], [])
+    summary["findings"] = _findings_sheet(w, conn, quarter)
+    _sources_sheet(w, conn, quarter)
+    w.close()
+    os.replace(partial, target)
+    return summary
+
+
+@dg.asset(
+    partitions_def=quarterly_partitions,
+    group_name="outputs",
+    kinds={"excel"},
+    pool=WRITER_POOL,
+    deps=["indicators", "findings"],
+)
+def annex(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
+    """The Phụ lục of the quarter's report (`outputs/<quarter>/phu-luc-<quarter>.xlsx`): every figure with
+    the previous quarter, breakdowns by level and agency, the findings and the sources of each figure."""
+    quarter = context.partition_key
+    target = paths.outputs_for(quarter) / f"phu-luc-{quarter}.xlsx"
+    with duckdb.get_connection() as conn:
+        summary = build_annex(conn, quarter, target)
+    if summary["missing_sources"]:
+        context.log.warning(f"annex of {quarter} is incomplete: missing {', '.join(summary['missing_sources'])}")
+    context.log.info(f"annex written to {target}")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(target.resolve())),
+        "size_bytes": target.stat().st_size,
+        **{k: (v if not isinstance(v, list) else ", ".join(v) or "none") for k, v in summary.items()},
+    })
