@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--out", default=os.environ.get("RAW_DIR", "raw"), help="raw root (default: $RAW_DIR or raw/)")
     sample.add_argument("--seed", type=int, default=None)
     commands.add_parser("latest-quarter", help="print the newest quarter folder under $RAW_DIR")
+    commands.add_parser("release-stale-runs", help="fail runs whose process died and free their pool slots")
     explain = commands.add_parser("explain", help="how a figure was computed, down to the raw rows")
     explain.add_argument("quarter")
     explain.add_argument("indicator_id")
@@ -46,6 +47,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.rows:
             write_rows(rows, args.rows)
             print(f"wrote {len(rows):,} contributing rows to {args.rows}")
+        return 0
+    if args.command == "release-stale-runs":
+        import dagster as dg
+
+        from pipeline.maintenance import release_stale_runs
+
+        released = release_stale_runs(dg.DagsterInstance.get())
+        for run_id in released:
+            print(f"released run {run_id}: its process is gone; marked failed, pool slots freed")
         return 0
     if args.command == "latest-quarter":
         from pipeline.partitions import parse_quarter

@@ -28,17 +28,15 @@ def truth(sample_raw) -> dict:
 
 
 def materialize_quarter(raw: Path, warehouse: Path, quarter: str) -> dg.ExecuteInProcessResult:
-    from dagster_duckdb import DuckDBResource
-
     from pipeline.definitions import ALL_ASSETS
-    from pipeline.resources import PipelinePaths
+    from pipeline.resources import PipelinePaths, WarehouseResource
 
     return dg.materialize(
         ALL_ASSETS,
         partition_key=quarter,
         resources={
             "paths": PipelinePaths(raw_dir=str(raw), outputs_dir=str(warehouse.parent / "outputs")),
-            "duckdb": DuckDBResource(database=str(warehouse)),
+            "duckdb": WarehouseResource(database=str(warehouse)),
         },
     )
 

@@ -1,0 +1,153 @@
+"""Runs the data team relies on: a locked warehouse, killed runs, concurrent quarters."""
+
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipeline.resources import WarehouseResource
+
+HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(float(sys.argv[2]))"
+
+
+def _hold(path, seconds):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_locked_warehouse_makes_the_step_wait_then_proceed(tmp_path, caplog):
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    holder = _hold(path, 3)
+    started = time.monotonic()
+    with caplog.at_level("WARNING"), WarehouseResource(database=str(path), lock_timeout_seconds=60).get_connection() as conn:
+        assert conn.execute("SELECT 42").fetchone() == (42,)
+    assert time.monotonic() - started > 1
+    assert any("is locked by another process; retrying" in r.getMessage() for r in caplog.records)
+    holder.wait()
+
+
+def test_locked_warehouse_fails_with_a_plain_message_after_the_timeout(tmp_path):
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    holder = _hold(path, 10)
+    try:
+        with pytest.raises(dg.Failure, match="stayed locked by another process"):
+            with WarehouseResource(database=str(path), lock_timeout_seconds=1).get_connection():
+                pass
+    finally:
+        holder.kill()
+
+
+# --- real command-line runs --------------------------------------------------------------------------------
+
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DAGSTER = Path(sys.executable).with_name("dagster")
+
+
+@pytest.fixture()
+def cli_env(sample_raw, tmp_path):
+    """A private DAGSTER_HOME (the project's dagster.yaml), a copy of the sample exports, a warehouse."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home)
+    raw = tmp_path / "raw"
+    for quarter in ("2020-Q1", "2020-Q2"):
+        shutil.copytree(sample_raw / quarter, raw / quarter)
+    return {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(raw),
+            "WAREHOUSE_PATH": str(tmp_path / "wh" / "warehouse.duckdb")}
+
+
+def cli_run(env, quarter, kill_at_step=None, delay=0.0):
+    """The contract command as a subprocess; SIGKILL its process group `delay` s after `kill_at_step` starts."""
+    process = subprocess.Popen(
+        [str(DAGSTER), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", quarter],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if kill_at_step and f'Started execution of step "{kill_at_step}"' in line:
+            time.sleep(delay)
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+    process.wait(timeout=600)
+    return process.returncode, "".join(lines)
+
+
+# Tables several assets share, each asset replacing its own slice of the quarter.
+SHARED = {"stage_findings": "stage", "file_loads": "source", "table_loads": "source"}
+
+
+def snapshot(env, quarter) -> dict[str, str]:
+    """A digest of what each asset wrote for the quarter: per table, or per writer's slice of a shared
+    table (opening the file at all proves it is readable)."""
+    conn = duckdb.connect(env["WAREHOUSE_PATH"], read_only=True)
+    try:
+        tables = [t for (t,) in conn.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'quarter' ORDER BY 1").fetchall()]
+        digests = {}
+        for table in tables:
+            part = SHARED.get(table, "'all'")
+            for slice_, digest in conn.execute(
+                    f"SELECT {part}, count(*) || ':' || md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR))) "
+                    f"FROM {table} t WHERE quarter = ? GROUP BY 1", [quarter]).fetchall():
+                digests[f"{table}/{slice_}"] = digest
+        return digests
+    finally:
+        conn.close()
+
+
+def release(env):
+    done = subprocess.run([sys.executable, "-m", "pipeline", "release-stale-runs"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_killed_runs_leave_each_table_whole_and_the_next_run_completes(cli_env):
+    code, log = cli_run(cli_env, "2020-Q2")
+    assert code == 0, log[-2000:]
+    old = snapshot(cli_env, "2020-Q2")
+    raw = Path(cli_env["RAW_DIR"]) / "2020-Q2"
+    (raw / "dvc" / "bao cao thang 4.xls").unlink()  # an agency withdraws a file: every later table changes
+    (raw / "mail" / "Danh sach hop thu 03072020.xlsx").unlink()
+    states = []
+    for step, delay in (("ingest_dvc", 2.0), ("indicators", 0.2), ("annex", 0.0)):
+        code, log = cli_run(cli_env, "2020-Q2", kill_at_step=step, delay=delay)
+        assert code == -signal.SIGKILL, f"{step}: the run ended before it could be killed"
+        assert "released run" in release(cli_env)
+        states.append((step, snapshot(cli_env, "2020-Q2")))
+    code, log = cli_run(cli_env, "2020-Q2")
+    assert code == 0, log[-2000:]
+    new = snapshot(cli_env, "2020-Q2")
+    assert new["stg_dossiers/all"] != old["stg_dossiers/all"] and new["indicators/all"] != old["indicators/all"]
+    for step, state in states:
+        for table, digest in state.items():
+            assert digest in (old.get(table), new.get(table)), f"{table} half-replaced after a kill at {step}"
+    assert states[0][1]["stg_dossiers/all"] == old["stg_dossiers/all"]  # killed while reading the dossiers
+
+
+def test_two_quarters_launched_at_once_both_succeed(cli_env, truth):
+    processes = [
+        subprocess.Popen([str(DAGSTER), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
+                          "--partition", quarter], cwd=ROOT, env=cli_env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+        for quarter in ("2020-Q1", "2020-Q2")]
+    logs = [p.communicate(timeout=900)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], "\n".join(log[-1500:] for log in logs)
+    assert any("blocked by limit for pool duckdb_warehouse" in log for log in logs)  # serialized by the pool
+    conn = duckdb.connect(cli_env["WAREHOUSE_PATH"], read_only=True)
+    for quarter in ("2020-Q1", "2020-Q2"):
+        values = dict(conn.execute("SELECT indicator_id, value FROM indicators WHERE quarter = ?", [quarter]).fetchall())
+        assert values["dvc.dossiers.received"] == truth[quarter]["indicators"]["dvc.dossiers.received"]
+    conn.close()
