@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--seed", type=int, default=None)
     commands.add_parser("latest-quarter", help="print the newest quarter folder under $RAW_DIR")
     commands.add_parser("release-stale-runs", help="fail runs whose process died and free their pool slots")
+    backfill = commands.add_parser("backfill", help="materialize every quarter from FIRST to LAST, one run each")
+    backfill.add_argument("first")
+    backfill.add_argument("last")
     explain = commands.add_parser("explain", help="how a figure was computed, down to the raw rows")
     explain.add_argument("quarter")
     explain.add_argument("indicator_id")
@@ -48,6 +51,25 @@ def main(argv: list[str] | None = None) -> int:
             write_rows(rows, args.rows)
             print(f"wrote {len(rows):,} contributing rows to {args.rows}")
         return 0
+    if args.command == "backfill":
+        import subprocess
+
+        from pipeline.partitions import quarter_keys
+
+        quarters = [q for q in quarter_keys(args.last) if q >= args.first]
+        dagster = Path(sys.executable).with_name("dagster")
+        failed = []
+        for n, quarter in enumerate(quarters, start=1):
+            print(f"[{n}/{len(quarters)}] materializing {quarter}", flush=True)
+            done = subprocess.run([str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
+                                   "--partition", quarter], capture_output=True, text=True)
+            print(f"[{n}/{len(quarters)}] {quarter}: {'ok' if done.returncode == 0 else 'FAILED'}", flush=True)
+            if done.returncode:
+                failed.append(quarter)
+                print(done.stderr[-2000:], file=sys.stderr)
+        if failed:
+            print(f"failed quarters: {', '.join(failed)}", file=sys.stderr)
+        return 1 if failed else 0
     if args.command == "release-stale-runs":
         import dagster as dg
 

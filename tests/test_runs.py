@@ -151,3 +151,22 @@ def test_two_quarters_launched_at_once_both_succeed(cli_env, truth):
         values = dict(conn.execute("SELECT indicator_id, value FROM indicators WHERE quarter = ?", [quarter]).fetchall())
         assert values["dvc.dossiers.received"] == truth[quarter]["indicators"]["dvc.dossiers.received"]
     conn.close()
+
+
+def test_backfill_from_the_command_line_materializes_each_quarter(tmp_path):
+    from tests.constructed import build_constructed
+
+    build_constructed(tmp_path / "raw")
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(tmp_path / "raw"),
+           "WAREHOUSE_PATH": str(tmp_path / "wh" / "w.duckdb")}
+    done = subprocess.run([sys.executable, "-m", "pipeline", "backfill", "2020-Q1", "2020-Q2"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "[2/2] 2020-Q2: ok" in done.stdout
+    conn = duckdb.connect(env["WAREHOUSE_PATH"], read_only=True)
+    assert conn.execute("SELECT quarter, count(*) FROM indicators GROUP BY 1 ORDER BY 1").fetchall() == [
+        ("2020-Q1", 57), ("2020-Q2", 57)]
+    conn.close()
