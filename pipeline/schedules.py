@@ -12,7 +12,6 @@ that is not a key yet (the code location predates its end) is skipped with a rea
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from pathlib import Path

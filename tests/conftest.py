@@ -90,3 +90,26 @@ def constructed(constructed_warehouse):
     conn = duckdb.connect(str(constructed_warehouse), read_only=True)
     yield conn
     conn.close()
+
+
+# Tables several assets share, each asset replacing its own slice of the quarter.
+SHARED = {"stage_findings": "stage", "file_loads": "source", "table_loads": "source"}
+
+
+def snapshot(warehouse, quarter) -> dict[str, str]:
+    """A digest of what each asset wrote for the quarter: per table, or per writer's slice of a shared
+    table (opening the file at all proves it is readable)."""
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = [t for (t,) in conn.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'quarter' ORDER BY 1").fetchall()]
+        digests = {}
+        for table in tables:
+            part = SHARED.get(table, "'all'")
+            for slice_, digest in conn.execute(
+                    f"SELECT {part}, count(*) || ':' || md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR))) "
+                    f"FROM {table} t WHERE quarter = ? GROUP BY 1", [quarter]).fetchall():
+                digests[f"{table}/{slice_}"] = digest
+        return digests
+    finally:
+        conn.close()

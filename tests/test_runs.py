@@ -1,14 +1,19 @@
 """Runs the data team relies on: a locked warehouse, killed runs, concurrent quarters."""
 
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
 from pipeline.resources import WarehouseResource
+from tests.conftest import snapshot
 
 HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(float(sys.argv[2]))"
 
@@ -45,11 +50,6 @@ def test_locked_warehouse_fails_with_a_plain_message_after_the_timeout(tmp_path)
 
 # --- real command-line runs --------------------------------------------------------------------------------
 
-import json  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = Path(sys.executable).with_name("dagster")
@@ -84,29 +84,6 @@ def cli_run(env, quarter, kill_at_step=None, delay=0.0):
     return process.returncode, "".join(lines)
 
 
-# Tables several assets share, each asset replacing its own slice of the quarter.
-SHARED = {"stage_findings": "stage", "file_loads": "source", "table_loads": "source"}
-
-
-def snapshot(env, quarter) -> dict[str, str]:
-    """A digest of what each asset wrote for the quarter: per table, or per writer's slice of a shared
-    table (opening the file at all proves it is readable)."""
-    conn = duckdb.connect(env["WAREHOUSE_PATH"], read_only=True)
-    try:
-        tables = [t for (t,) in conn.execute(
-            "SELECT table_name FROM information_schema.columns WHERE column_name = 'quarter' ORDER BY 1").fetchall()]
-        digests = {}
-        for table in tables:
-            part = SHARED.get(table, "'all'")
-            for slice_, digest in conn.execute(
-                    f"SELECT {part}, count(*) || ':' || md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR))) "
-                    f"FROM {table} t WHERE quarter = ? GROUP BY 1", [quarter]).fetchall():
-                digests[f"{table}/{slice_}"] = digest
-        return digests
-    finally:
-        conn.close()
-
-
 def release(env):
     done = subprocess.run([sys.executable, "-m", "pipeline", "release-stale-runs"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -117,7 +94,7 @@ def release(env):
 def test_killed_runs_leave_each_table_whole_and_the_next_run_completes(cli_env):
     code, log = cli_run(cli_env, "2020-Q2")
     assert code == 0, log[-2000:]
-    old = snapshot(cli_env, "2020-Q2")
+    old = snapshot(cli_env["WAREHOUSE_PATH"], "2020-Q2")
     raw = Path(cli_env["RAW_DIR"]) / "2020-Q2"
     (raw / "dvc" / "bao cao thang 4.xls").unlink()  # an agency withdraws a file: every later table changes
     (raw / "mail" / "Danh sach hop thu 03072020.xlsx").unlink()
@@ -126,10 +103,10 @@ def test_killed_runs_leave_each_table_whole_and_the_next_run_completes(cli_env):
         code, log = cli_run(cli_env, "2020-Q2", kill_at_step=step, delay=delay)
         assert code == -signal.SIGKILL, f"{step}: the run ended before it could be killed"
         assert "released run" in release(cli_env)
-        states.append((step, snapshot(cli_env, "2020-Q2")))
+        states.append((step, snapshot(cli_env["WAREHOUSE_PATH"], "2020-Q2")))
     code, log = cli_run(cli_env, "2020-Q2")
     assert code == 0, log[-2000:]
-    new = snapshot(cli_env, "2020-Q2")
+    new = snapshot(cli_env["WAREHOUSE_PATH"], "2020-Q2")
     assert new["stg_dossiers/all"] != old["stg_dossiers/all"] and new["indicators/all"] != old["indicators/all"]
     for step, state in states:
         for table, digest in state.items():
