@@ -308,6 +308,26 @@ def _parse_languages(value: Any) -> str | None:
     return ",".join(sorted(codes, key=order.index)) or None
 
 
+def _memoized(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The parser, computed once per distinct cell value of the sheet: dates, agency names, forms and
+    statuses repeat thousands of times, and text normalization is the costly part of reading."""
+    results: dict[tuple[type, Any], tuple[Any, ValueError | None]] = {}
+
+    def parse_cached(value: Any) -> Any:
+        key = (type(value), value)
+        if key not in results:
+            try:
+                results[key] = (parse(value), None)
+            except ValueError as exc:
+                results[key] = (None, exc)
+        result, error = results[key]
+        if error is not None:
+            raise error
+        return result
+
+    return parse_cached
+
+
 def _is_column_number_row(row: list[Any]) -> bool:
     numbers = []
     for value in row:
@@ -323,9 +343,14 @@ def _is_column_number_row(row: list[Any]) -> bool:
     return len(numbers) >= 2 and numbers == sorted(numbers) and numbers[0] == 1
 
 
+_LONGEST_TOTAL_MARKER = max(len(m) for m in TOTAL_MARKERS) + 10  # room for spaces and NFD marks
+
+
 def _is_total_row(row: list[Any], first_cells: list[int]) -> bool:
     for i in first_cells:
-        if i < len(row) and _label_key(row[i]) in TOTAL_MARKERS:
+        value = row[i] if i < len(row) else None
+        # only short text can read `Tổng cộng`: skip normalizing every agency name of the table
+        if isinstance(value, str) and len(value) <= _LONGEST_TOTAL_MARKER and _label_key(value) in TOTAL_MARKERS:
             return True
     return False
 
@@ -344,7 +369,7 @@ def extract_rows(
     """The typed records below a matched header, each with `_sheet`, `_row` (as Excel shows it) and
     `_raw` (the original cell values by label)."""
     spec, cells = match.spec, sheet.cells
-    parsers = {name: _column_parser(spec.column(name)) for name in match.columns}
+    parsers = {name: _memoized(_column_parser(spec.column(name))) for name in match.columns}
     labels = {name: spec.column(name).labels[0] for name in match.columns}
     required = [c.name for c in spec.required if c.type != "bool"]  # a yes/no column's blank means no
     first_cells = sorted({0, *(match.columns[c.name] for c in spec.agency_columns if c.name in match.columns)})
