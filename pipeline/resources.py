@@ -22,6 +22,7 @@ class PipelinePaths(dg.ConfigurableResource):
 
     raw_dir: str
     outputs_dir: str
+    cache_dir: str | None = None  # parsed files by content hash; None parses every file every run
 
     def quarter_dir(self, quarter: str) -> Path:
         return Path(self.raw_dir) / quarter
@@ -76,6 +77,7 @@ def resources_from_env() -> dict:
     Path(database).parent.mkdir(parents=True, exist_ok=True)
     outputs = os.environ.get("OUTPUTS_DIR") or str(Path(database).parent / "outputs")
     return {
-        "paths": PipelinePaths(raw_dir=os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), outputs_dir=outputs),
+        "paths": PipelinePaths(raw_dir=os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), outputs_dir=outputs,
+                               cache_dir=str(Path(database).parent / "cache" / "parsed")),
         "duckdb": WarehouseResource(database=database),
     }

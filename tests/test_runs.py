@@ -147,3 +147,24 @@ def test_backfill_from_the_command_line_materializes_each_quarter(tmp_path):
     assert conn.execute("SELECT quarter, count(*) FROM indicators GROUP BY 1 ORDER BY 1").fetchall() == [
         ("2020-Q1", 57), ("2020-Q2", 57)]
     conn.close()
+
+
+def test_unchanged_files_are_not_parsed_again_and_the_log_says_so(tmp_path):
+    from tests.constructed import build_constructed
+
+    build_constructed(tmp_path / "raw")
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(tmp_path / "raw"),
+           "WAREHOUSE_PATH": str(tmp_path / "wh" / "w.duckdb")}
+    first_code, first = cli_run(env, "2020-Q2")
+    before = snapshot(env["WAREHOUSE_PATH"], "2020-Q2")
+    (tmp_path / "raw" / "2020-Q2" / "iso" / "iso.xlsx").unlink()  # one file changes: only it is parsed
+    second_code, second = cli_run(env, "2020-Q2")
+    assert first_code == second_code == 0
+    assert "not re-parsed" not in first
+    assert "dvc/t4.xls unchanged since it was last parsed (same sha256): not re-parsed" in second
+    assert "iso/" not in "".join(l for l in second.splitlines() if "not re-parsed" in l)
+    after = snapshot(env["WAREHOUSE_PATH"], "2020-Q2")
+    assert after["stg_dossiers/all"] == before["stg_dossiers/all"] and after.get("stg_iso/all") != before["stg_iso/all"]

@@ -8,6 +8,7 @@ run: the other files and sources of the quarter still load.
 
 
 import json
+from pathlib import Path
 
 import pandas as pd
 
@@ -136,7 +137,8 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
         quarter = context.partition_key
         with duckdb.get_connection() as conn:
             registry = None if source == "agencies" else load_registry(conn, quarter)
-            result = stage_source(quarter, quarter_window(quarter), paths.quarter_dir(quarter), source, specs, registry)
+            result = stage_source(quarter, quarter_window(quarter), paths.quarter_dir(quarter), source, specs, registry,
+                                  Path(paths.cache_dir) if paths.cache_dir else None)
             if source != "agencies" and registry is None and any(s.agency_columns for s in specs):
                 result.findings.append(Finding(
                     "registry_missing", "error", source,
@@ -154,6 +156,8 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
                 ("table_loads", TABLE_LOADS_COLUMNS, loads, {"quarter": quarter, "source": source}),
             ]
             replace_partition(conn, writes)
+        for relative in result.reused:
+            context.log.info(f"{source}: {relative} unchanged since it was last parsed (same sha256): not re-parsed")
         for f in result.files:
             context.log.info(f"{source}: {f.path} -> {f.outcome}, {f.rows_read} rows" + (f" ({f.reason})" if f.reason else ""))
         for spec in specs:

@@ -14,7 +14,8 @@ import pandas as pd
 
 from pipeline.lib.agencies import agency_key
 from pipeline.lib.findings import Finding
-from pipeline.lib.reader import FileResult, is_ignored_name, read_file
+from pipeline.lib.parse_cache import read_file_cached
+from pipeline.lib.reader import FileResult, is_ignored_name
 from pipeline.lib.tablespecs import TableSpec
 from pipeline.lib.text import text_key
 from pipeline.lib.values import DUCKDB_TYPES
@@ -62,6 +63,7 @@ class SourceResult:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     loaded_sheets: dict[str, int] = field(default_factory=dict)
+    reused: list[str] = field(default_factory=list)  # files whose content was unchanged: not re-parsed
 
 
 def list_source_files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -80,6 +82,7 @@ def stage_source(
     source: str,
     specs: tuple[TableSpec, ...],
     registry: Registry | None,
+    cache_dir: Path | None = None,
 ) -> SourceResult:
     result = SourceResult()
     folder = quarter_dir / source
@@ -91,7 +94,9 @@ def stage_source(
     records: dict[str, list[dict]] = {spec.name: [] for spec in specs}
     for path in files:
         relative = path.relative_to(quarter_dir).as_posix()
-        file_result = read_file(path, relative, source, specs)
+        file_result, reused = read_file_cached(path, relative, source, specs, cache_dir)
+        if reused:
+            result.reused.append(relative)
         result.files.append(file_result)
         result.findings.extend(file_result.findings)
         for table, rows in file_result.tables.items():

@@ -126,10 +126,15 @@ class Planted:
 class World:
     """Every record of the sample province, with its dates; exports are snapshots of it."""
 
-    def __init__(self, seed: int = SEED):
+    def __init__(self, seed: int = SEED, scale: int = 1):
         self.rng = random.Random(seed)
         self.agencies: list[Agency] = []
         self._build_registry()
+        # `scale` copies of the province's registry (benchmarks): same structure, names and codes suffixed
+        self.copies = [(self.province, self.districts, self.district_units, self.communes)]
+        for j in range(1, scale):
+            self.copies.append(tuple([_clone(a, j) for a in group] for group in self.copies[0]))
+        self.agencies = [a for copy in self.copies for group in copy for a in group]
 
     # --- registry ---------------------------------------------------------------------------------
     def _build_registry(self) -> None:
@@ -200,6 +205,14 @@ class World:
         return f"{self.rng.choice(SURNAMES)} {self.rng.choice(MIDDLE)} {self.rng.choice(GIVEN)}"
 
 
+def _clone(agency: Agency, copy: int) -> Agency:
+    suffix = f" khu vực {copy + 1}"
+    return Agency(f"{agency.code}.{copy + 1}", agency.name + suffix, agency.level,
+                  parent=f"{agency.parent}.{copy + 1}" if agency.parent else None,
+                  aliases=[a + suffix for a in agency.aliases], short=f"{agency.short}K{copy + 1}",
+                  variants=[v + suffix for v in agency.variants])
+
+
 def PLACE_NAMES_JOINED() -> list[str]:
     """Two-word place names from the word list (Vietnamese place names are mostly two syllables)."""
     words = PLACE_NAMES
@@ -247,16 +260,18 @@ class Quarter:
 class SampleBuilder:
     """Builds both quarters from one world, writes the files, returns the ground truth."""
 
-    def __init__(self, out: Path, seed: int = SEED):
+    def __init__(self, out: Path, seed: int = SEED, scale: int = 1):
         self.out = out
-        self.world = World(seed)
+        self.scale = scale
+        self.t = _scaled(Q2_TARGETS, scale)
+        self.world = World(seed, scale)
         self.rng = self.world.rng
-        w = self.world
-        dvc_province = w.province[:18]
-        self.dvc_agencies = dvc_province + w.districts + w.communes
+        self.dvc_agencies, self.ioffice_agencies, self.no_ioffice = [], [], []
+        for province, districts, district_units, communes in self.world.copies:
+            self.dvc_agencies += province[:18] + districts + communes
+            self.ioffice_agencies += province[:96] + (districts + district_units)[:308] + communes
+            self.no_ioffice += province[96:] + (districts + district_units)[308:]
         self.iso_agencies = list(self.dvc_agencies)
-        self.ioffice_agencies = w.province[:96] + (w.districts + w.district_units)[:308] + w.communes
-        self.no_ioffice = w.province[96:] + (w.districts + w.district_units)[308:]
         self._accounts()
         self._certificates()
         self._mailboxes()
@@ -264,7 +279,7 @@ class SampleBuilder:
 
     # --- stocks shared by both quarters ------------------------------------------------------------
     def _accounts(self) -> None:
-        rng, t = self.rng, Q2_TARGETS
+        rng, t = self.rng, self.t
         self.accounts = []
         counts = _split(rng, t["users"], len(self.ioffice_agencies))
         n = 0
@@ -274,17 +289,17 @@ class SampleBuilder:
                 created = (_date_between(rng, dt.date(2020, 4, 1), dt.date(2020, 6, 30)) if rng.random() < 0.03
                            else _date_between(rng, dt.date(2016, 1, 1), dt.date(2020, 3, 31)))
                 self.accounts.append((f"tk{n:05d}", agency, "active", created))
-        for i in range(260):  # locked accounts, including every agency without an active one
+        for i in range(260 * self.scale):  # locked accounts, including every agency without an active one
             agency = self.no_ioffice[i] if i < len(self.no_ioffice) else rng.choice(self.ioffice_agencies)
             n += 1
             self.accounts.append((f"tk{n:05d}", agency, "locked", _date_between(rng, dt.date(2015, 1, 1), dt.date(2020, 5, 31))))
-        for _ in range(31):  # created after the quarter ended, before the export
+        for _ in range(31 * self.scale):  # created after the quarter ended, before the export
             n += 1
             self.accounts.append((f"tk{n:05d}", rng.choice(self.ioffice_agencies), "active",
                                   _date_between(rng, dt.date(2020, 7, 1), dt.date(2020, 7, 2))))
 
     def _certificates(self) -> None:
-        rng, t = self.rng, Q2_TARGETS
+        rng, t = self.rng, self.t
         q2_first, q2_last = quarter_window(Q2)
         certs = []  # (issued, expires, revoked)
         for _ in range(t["ca_issued"]):
@@ -301,10 +316,10 @@ class SampleBuilder:
         for i in range(t["ca_expired"]):
             expires = q2_last if i == 0 else _date_between(rng, q2_first, q2_last)
             certs.append((_add_years(expires, -3), expires, None))
-        for _ in range(310):  # expired before the quarter
+        for _ in range(310 * self.scale):  # expired before the quarter
             issued = _date_between(rng, dt.date(2014, 1, 1), dt.date(2017, 3, 31))
             certs.append((issued, _add_years(issued, 3), None))
-        for _ in range(70):  # revoked before the quarter
+        for _ in range(70 * self.scale):  # revoked before the quarter
             issued = _date_between(rng, dt.date(2016, 1, 1), dt.date(2019, 12, 31))
             certs.append((issued, _add_years(issued, 3),
                           _date_between(rng, issued + dt.timedelta(days=30), dt.date(2020, 3, 31))))
@@ -329,7 +344,7 @@ class SampleBuilder:
         rng.shuffle(self.certificates)
 
     def _mailboxes(self) -> None:
-        rng, t = self.rng, Q2_TARGETS
+        rng, t = self.rng, self.t
         self.mailboxes = []
         q2_first, q2_last = quarter_window(Q2)
         for i in range(t["mailboxes"]):
@@ -337,7 +352,7 @@ class SampleBuilder:
                        else _date_between(rng, dt.date(2014, 6, 1), dt.date(2020, 3, 31)))
             self.mailboxes.append({"address": f"hopthu{i:05d}@travinh.gov.vn", "agency": rng.choice(self.ioffice_agencies),
                                    "created": created, "status": "Hoạt động" if rng.random() < 0.95 else "Khóa"})
-        for i in range(12):
+        for i in range(12 * self.scale):
             self.mailboxes.append({"address": f"moi{i:03d}@travinh.gov.vn", "agency": rng.choice(self.ioffice_agencies),
                                    "created": dt.date(2020, 7, rng.randint(1, 2)), "status": "Hoạt động"})
         self.unmatched_mailbox = self.mailboxes[0]["address"]  # created in Q2: only the Q2 export lists it
@@ -345,20 +360,20 @@ class SampleBuilder:
         rng.shuffle(self.mailboxes)
 
     def _procedures(self) -> None:
-        rng, t = self.rng, Q2_TARGETS
+        rng, t = self.rng, self.t
         n = t["services"]
         levels = [4] * t["services_l4"] + [3] * t["services_l3"] + [2] * (n - t["services_l4"] - t["services_l3"])
         rng.shuffle(levels)
         owners = list(self.dvc_agencies) + [rng.choice(self.dvc_agencies[:18] * 6 + self.world.districts) for _ in range(n - len(self.dvc_agencies))]
-        codes = rng.sample(range(1000000, 1012000), n)
+        codes = rng.sample(range(1000000, 1000000 + 12000 * self.scale), n)
         self.procedures = []
         for i, (level, agency, code) in enumerate(zip(levels, owners, codes)):
-            text_code = f"{code // 1000000}.{code % 1000000:06d}"
+            text_code = f"{code // 1000000}.{code % 1000000:06d}" if code < 2000000 else str(code)
             self.procedures.append({"code": text_code, "name": f"Thủ tục {FIELDS[i % len(FIELDS)].lower()} số {i + 1}",
                                     "field": FIELDS[i % len(FIELDS)], "agency": agency, "level": level,
                                     "added_q2": False})
         # procedures published in Q2 (level 4), absent from the Q1 catalogue
-        q2_new = [p for p in self.procedures if p["level"] == 4 and p["agency"] in self.dvc_agencies[:18]][:19]
+        q2_new = [p for p in self.procedures if p["level"] == 4 and p["agency"] in self.dvc_agencies[:18]][:19 * self.scale]
         for p in q2_new:
             p["added_q2"] = True
         self.unknown_code = "1.099999"
@@ -420,12 +435,12 @@ class SampleBuilder:
                   title=["HỆ THỐNG QUẢN LÝ VĂN BẢN VÀ ĐIỀU HÀNH", "DANH SÁCH TÀI KHOẢN NGƯỜI DÙNG", ""]),
         ])
         # documents of the quarter: electronic (with or without paper), signed, paper only
-        t = Q2_TARGETS
+        t = self.t
         if q.key == Q2:
             n_electronic, n_signed, n_paper = t["documents_electronic"], t["documents_signed"], t["documents_paper"]
         else:
-            n_electronic = rng.randint(66000, 70000)
-            n_signed, n_paper = int(n_electronic * rng.uniform(0.62, 0.68)), rng.randint(7000, 8000)
+            n_electronic = rng.randint(66000, 70000) * self.scale
+            n_signed, n_paper = int(n_electronic * rng.uniform(0.62, 0.68)), rng.randint(7000, 8000) * self.scale
         kinds = ["signed"] * n_signed + ["unsigned"] * (n_electronic - n_signed) + ["paper"] * n_paper
         rng.shuffle(kinds)
         weights = [rng.paretovariate(1.3) for _ in self.ioffice_agencies]
@@ -538,7 +553,7 @@ class SampleBuilder:
         rng = self.rng
         first, last = quarter_window(q.key)
         main = "https://travinh.gov.vn"
-        n_component = Q2_TARGETS["component_sites"] - (0 if q.key == Q2 else 1)
+        n_component = self.t["component_sites"] // self.scale - (0 if q.key == Q2 else 1)
         component = [(f"Trang thông tin điện tử {a.name}", f"https://{a.short.lower()}.travinh.gov.vn")
                      for a in self.world.province[:22] + self.world.districts + self.world.province[22:40]][:n_component]
         sites = [["Cổng thông tin điện tử tỉnh Trà Vinh", main, "Cổng chính", "Tiếng Việt, Tiếng Anh; Tiếng Khmer"]]
@@ -546,8 +561,8 @@ class SampleBuilder:
         q.truth.update({"portal.main": 1, "portal.languages": 3, "portal.component_sites": len(component)})
         labels = {c: v[0] for c, v in POST_LABELS.items()}
         labels["draft_consultations"] = "Lấy ý kiến dự thảo"
-        counts = (Q2_TARGETS["posts"] if q.key == Q2 else {c: max(1, int(v * rng.uniform(0.8, 1.1))) for c, v in Q2_TARGETS["posts"].items()})
-        translations = Q2_TARGETS["translations"] if q.key == Q2 else {"en": 17, "km": 64}
+        counts = (self.t["posts"] if q.key == Q2 else {c: max(1, int(v * rng.uniform(0.8, 1.1))) for c, v in self.t["posts"].items()})
+        translations = self.t["translations"] if q.key == Q2 else {"en": 17 * self.scale, "km": 64 * self.scale}
         posts, n = [], 0
 
         def add(category: str, language: str, site: str, day: dt.date, original: str | None = None) -> str:
@@ -563,14 +578,14 @@ class SampleBuilder:
             for _ in range(count):
                 originals.append(add(category, "vi", rng.choice([main, main + "/"]), _date_between(rng, first, last)))
             q.truth[f"portal.posts.{category}"] = count
-        for _ in range(240):
+        for _ in range(240 * self.scale):
             add("Tin tức - Sự kiện", "vi", main, _date_between(rng, first, last))
         for language, count in translations.items():
             for _ in range(count):
                 add("leadership_news", language, main, _date_between(rng, first, last), rng.choice(originals))
             q.truth[f"portal.translations.{language}"] = count
         add("leadership_news", "en", main, _date_between(rng, first, last))  # written in English: no translation
-        for _ in range(90):
+        for _ in range(90 * self.scale):
             add(rng.choice(list(counts)), "vi", rng.choice(component)[1], _date_between(rng, first, last))
         stale = len(posts)
         for _ in range(4):
@@ -586,7 +601,7 @@ class SampleBuilder:
         q.planted.append(Planted("outside_quarter", "portal", "portal/Cong thong tin.xlsx", "Tin bài", first_stale))
 
     def _write_dvc(self, folder: Path, q: Quarter) -> None:
-        rng, w, t = self.rng, self.world, Q2_TARGETS
+        rng, w, t = self.rng, self.world, self.t
         first, last = quarter_window(q.key)
         catalogue = [p for p in self.procedures if q.key == Q2 or not p["added_q2"]]
         by_level = {lvl: [p for p in catalogue if p["level"] == lvl] for lvl in (2, 3, 4)}
@@ -607,8 +622,9 @@ class SampleBuilder:
             level2 = t["received"] - sum(plan.values()) - 1
             resolved_target = t["resolved"]
         else:
-            plan = {(3, "in_person"): 26800, (3, "online"): 702, (4, "in_person"): 7400, (4, "online"): 1850}
-            level2, resolved_target = 19800, None
+            k = self.scale
+            plan = {(3, "in_person"): 26800 * k, (3, "online"): 702 * k, (4, "in_person"): 7400 * k, (4, "online"): 1850 * k}
+            level2, resolved_target = 19800 * k, None
         plan[(2, "in_person")] = int(level2 * 0.9)
         plan[(2, "postal")] = 40
         plan[(2, "online")] = level2 - plan[(2, "in_person")] - 40
@@ -683,7 +699,7 @@ class SampleBuilder:
             totals = [a + b for a, b in zip(totals, values)]
         typed = list(totals)
         if q.key == Q2:
-            typed[3] = SUMMARY_TYPO_LEVEL4
+            typed[3] = SUMMARY_TYPO_LEVEL4 if self.scale == 1 else typed[3] + 18
         sheet = Sheet("Tổng hợp", [], rows, title=self._title(q.key, "Báo cáo tổng hợp tình hình tiếp nhận hồ sơ", "CỔNG DỊCH VỤ CÔNG TỈNH TRÀ VINH"),
                       two_row_header=[("STT", []), ("Đơn vị", []), ("Tổng số hồ sơ tiếp nhận", []), ("Mức độ 3", ["Tổng số", "Trực tuyến"]),
                                       ("Mức độ 4", ["Tổng số", "Trực tuyến"]), ("Đã giải quyết", [])],
@@ -737,9 +753,16 @@ def rates(truth: dict) -> dict:
     }
 
 
-def generate(out: Path, seed: int = SEED) -> dict:
-    """Write both sample quarters under `out`; return the ground truth (also written to sample-truth/)."""
-    builder = SampleBuilder(out, seed)
+def _scaled(targets, scale: int):
+    if isinstance(targets, dict):
+        return {k: _scaled(v, scale) for k, v in targets.items()}
+    return targets * scale
+
+
+def generate(out: Path, seed: int = SEED, scale: int = 1) -> dict:
+    """Write both sample quarters under `out`; return the ground truth (also written to sample-truth/).
+    `scale` > 1 multiplies the agencies (registry copies) and the records, for benchmarks."""
+    builder = SampleBuilder(out, seed, scale)
     truths = builder.build()
     for quarter in QUARTERS:
         truths[quarter]["indicators"].update(rates(truths[quarter]["indicators"]))

@@ -28,6 +28,7 @@ class Sheet:
     free_text: list[str] | None = None  # a sheet of plain lines (instructions)
 
 
+FIXED_CREATED = dt.datetime(2020, 7, 3, 8, 30)
 SIGNATURE = [
     [],
     ["", "", "Trà Vinh, ngày 03 tháng 7 năm 2020"],
@@ -42,6 +43,7 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> dict[str, list[int]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(path), {"default_date_format": "dd/mm/yyyy", "strings_to_numbers": False,
                                            "strings_to_formulas": False, "strings_to_urls": False})
+    book.set_properties({"created": FIXED_CREATED})  # same seed, same bytes: no clock in the file
     bold = book.add_format({"bold": True, "align": "center", "valign": "vcenter", "text_wrap": True, "border": 1})
     title_format = book.add_format({"bold": True, "align": "center"})
     positions: dict[str, list[int]] = {}
