@@ -6,7 +6,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export RAW_DIR ?= raw
 export WAREHOUSE_PATH ?= warehouse/warehouse.duckdb
 
-.PHONY: install run test dev sample clean
+.PHONY: install run test dev sample bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/run.py
 
 dev: install
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000

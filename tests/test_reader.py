@@ -90,3 +90,18 @@ def test_incomplete_row_after_a_blank_row_is_reported_and_later_rows_still_load(
     result = read_file(path, "mail/d.xlsx", "mail", SOURCES["mail"])
     assert [r["address"] for r in result.tables["mailboxes"]] == ["a@x.vn", "c@x.vn"]
     assert [(f.check_id, f.row) for f in result.findings] == [("invalid_row", 4)]
+
+
+def test_html_two_row_header_with_rowspan_and_colspan(tmp_path):
+    path = tmp_path / "th.xls"
+    path.write_text(
+        "<table><tr><th rowspan=2>Đơn vị</th><th rowspan=2>Tổng số hồ sơ tiếp nhận</th><th colspan=2>Mức độ 3</th>"
+        "<th colspan=2>Mức độ 4</th><th rowspan=2>Đã giải quyết</th></tr>"
+        "<tr><th>Tổng số</th><th>Trực tuyến</th><th>Tổng số</th><th>Trực tuyến</th></tr>"
+        "<tr><td>Sở Y tế</td><td>1.234</td><td>5</td><td>1</td><td>7</td><td>2</td><td>9</td></tr>"
+        "<tr><td>Tổng cộng</td><td>1.234</td><td>5</td><td>1</td><td>7</td><td>2</td><td>9</td></tr></table>",
+        encoding="utf-8")
+    rows = read_file(path, "dvc/th.xls", "dvc", SOURCES["dvc"]).tables["dossier_summary"]
+    assert [(r["agency"], r["received"], r["level3_online"], r["level4"], r["resolved"], r["_is_total"]) for r in rows] == [
+        ("Sở Y tế", 1234, 1, 7, 9, False), (None, 1234, 1, 7, 9, True)]
+    assert '"level4": "E4"' in rows[1]["_cells"]

@@ -158,28 +158,27 @@ def _read_html(path: Path) -> list[RawSheet]:
         raise UnreadableFile("HTML file without a <table>")
     sheets = []
     for index, table in enumerate(tables, start=1):
-        grid: dict[tuple[int, int], Any] = {}
-        occupied: set[tuple[int, int]] = set()
-        rows = [tr for tr in table.iter("tr") if tr.getparent() is table or tr.getparent().getparent() is table]
-        width = 0
-        for r, tr in enumerate(rows):
-            c = 0
+        rows: list[list[Any]] = []
+        below: set[tuple[int, int]] = set()  # cells covered by a rowspan from a row above
+        for r, tr in enumerate(table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")):
+            row: list[Any] = []
             for cell in tr:
                 if cell.tag not in ("td", "th"):
                     continue
-                while (r, c) in occupied:
-                    c += 1
-                colspan = _span(cell.get("colspan"))
-                rowspan = _span(cell.get("rowspan"))
-                grid[(r, c)] = cell.text_content()
-                for dr in range(rowspan):
-                    for dc in range(colspan):
-                        occupied.add((r + dr, c + dc))
-                c += colspan
-                width = max(width, c)
+                while below and (r, len(row)) in below:
+                    row.append("")
+                attrib = cell.attrib
+                colspan = _span(attrib.get("colspan")) if "colspan" in attrib else 1
+                if "rowspan" in attrib:
+                    for dr in range(1, _span(attrib.get("rowspan"))):
+                        below.update((r + dr, len(row) + dc) for dc in range(colspan))
+                row.append(cell.text_content())
+                row.extend([""] * (colspan - 1))
+            rows.append(row)
+        width = max((len(row) for row in rows), default=0)
         if width > MAX_COLUMNS + 50:
             raise UnreadableFile(f"HTML table {index} has {width} columns (limit {MAX_COLUMNS})")
-        cells = [[grid.get((r, c), "") for c in range(width)] for r in range(len(rows))]
+        cells = [row + [""] * (width - len(row)) for row in rows]
         sheets.append(RawSheet(f"table {index}", True, cells))
     return sheets
 
@@ -349,8 +348,9 @@ _LONGEST_TOTAL_MARKER = max(len(m) for m in TOTAL_MARKERS) + 10  # room for spac
 def _is_total_row(row: list[Any], first_cells: list[int]) -> bool:
     for i in first_cells:
         value = row[i] if i < len(row) else None
-        # only short text can read `Tổng cộng`: skip normalizing every agency name of the table
-        if isinstance(value, str) and len(value) <= _LONGEST_TOTAL_MARKER and _label_key(value) in TOTAL_MARKERS:
+        # only short text starting with T or C can read `Tổng cộng`: skip normalizing every name and id
+        if (isinstance(value, str) and len(value) <= _LONGEST_TOTAL_MARKER and value.lstrip()[:1] in ("T", "t", "C", "c")
+                and _label_key(value) in TOTAL_MARKERS):
             return True
     return False
 

@@ -21,6 +21,8 @@ _SPACES = re.compile(r"\s+")
 
 def normalize_text(value: str) -> str:
     """NFC, new-style tone placement, single spaces, trimmed. Case is kept (this is for display)."""
+    if value.isascii():  # codes, ids, numbers, dates as text: nothing to compose or move
+        return " ".join(value.split())
     decomposed = unicodedata.normalize("NFD", value)
     moved = _OLD_STYLE_TONE.sub(r"\1\3\2", decomposed)
     return _SPACES.sub(" ", unicodedata.normalize("NFC", moved).replace("\u00a0", " ")).strip()

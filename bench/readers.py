@@ -1,0 +1,44 @@
+"""Reference readers for the benchmark, run in their own process (so their peak memory is their own).
+
+    python bench/readers.py floor FILE...     fastest plain readers into Python values, nothing else:
+                                              python-calamine for xlsx/xls, lxml for HTML tables
+    python bench/readers.py baseline FILE...  what a team would write: pandas.read_excel, default engine
+                                              (pandas.read_html for HTML saved as .xls), no cleaning
+Prints one JSON line: seconds, cells.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from pipeline.lib.reader import detect_format
+
+
+def floor(path: Path) -> int:
+    fmt = detect_format(path)
+    if fmt in ("xlsx", "xls"):
+        import python_calamine
+
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        return sum(len(row) for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python())
+    import lxml.html
+
+    root = lxml.html.fromstring(path.read_bytes())
+    return sum(1 for td in root.iter("td", "th") if td.text_content() is not None)
+
+
+def baseline(path: Path) -> int:
+    import pandas as pd
+
+    if detect_format(path) == "html":
+        return sum(frame.size for frame in pd.read_html(str(path)))
+    return sum(frame.size for frame in pd.read_excel(path, sheet_name=None, header=None).values())
+
+
+if __name__ == "__main__":
+    mode, files = sys.argv[1], [Path(p) for p in sys.argv[2:]]
+    reader = {"floor": floor, "baseline": baseline}[mode]
+    started = time.perf_counter()
+    cells = sum(reader(p) for p in files)
+    print(json.dumps({"seconds": time.perf_counter() - started, "cells": cells}))

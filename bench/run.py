@@ -1,0 +1,149 @@
+"""`make bench`: the cost of a quarter at 1x and 10x against the floor and the hand-written baseline.
+
+For each scale: generate the sample exports, then measure on 2020-Q2's files (each in its own process,
+with its peak RSS from wait4): the floor (bench/readers.py floor), the baseline (bench/readers.py
+baseline), one Dagster process start, the pipeline's first materialization (per-stage wall time from the
+run's step events), and a second materialization with unchanged files (parsed rows reused). Prints ratios
+measured in the same run; writes the table to warehouse/bench/results.md. Figures are never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+QUARTER = "2020-Q2"
+STAGES = {"ingest": ("ingest_", "raw_files"), "reconcile": ("reconciliation", "findings"),
+          "indicators": ("indicators",), "annex": ("annex",)}
+
+
+def measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB, output) of a child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        sys.exit(f"failed: {' '.join(cmd)}\n{output[-3000:]}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, output
+
+
+def stage_times(home: Path) -> dict[str, float]:
+    """Wall time per stage of the latest run, from its step events."""
+    os.environ["DAGSTER_HOME"] = str(home)
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    run = instance.get_runs(limit=1)[0]
+    starts, seconds = {}, {}
+    for record in instance.all_logs(run.run_id):
+        event = record.dagster_event
+        if event is None or not event.step_key:
+            continue
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = record.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            seconds[event.step_key] = record.timestamp - starts[event.step_key]
+    instance.dispose()
+    return {stage: sum(s for step, s in seconds.items() if step.startswith(prefixes)) for stage, prefixes in STAGES.items()}
+
+
+def bench_scale(scale: int, work: Path) -> dict:
+    raw, home = work / f"raw-{scale}x", work / f"home-{scale}x"
+    warehouse = work / f"warehouse-{scale}x" / "warehouse.duckdb"
+    for path in (raw, home, warehouse.parent):
+        shutil.rmtree(path, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(raw), "WAREHOUSE_PATH": str(warehouse)}
+    result = {"scale": scale}
+    print(f"[{scale}x] generating sample exports", flush=True)
+    result["generate"], _, _ = measured([str(BIN / "python"), "-c",
+        f"from pathlib import Path; from pipeline.sample.generator import generate; generate(Path({str(raw)!r}), scale={scale})"], env)
+    files = [str(p) for p in sorted((raw / QUARTER).rglob("*")) if p.is_file() and not p.name.startswith("~$")]
+    result["files"], result["mb"] = len(files), sum(Path(f).stat().st_size for f in files) / 1024**2
+    for mode in ("floor", "baseline"):
+        print(f"[{scale}x] {mode} readers", flush=True)
+        seconds, rss, output = measured([str(BIN / "python"), "bench/readers.py", mode, *files], env)
+        result[mode], result[f"{mode}_rss"] = json.loads(output.strip().splitlines()[-1])["seconds"], rss
+    print(f"[{scale}x] one Dagster process start", flush=True)
+    result["dagster_start"], _, _ = measured([str(BIN / "dagster"), "definitions", "validate", "-m", "pipeline.definitions"], env)
+    command = [str(BIN / "dagster"), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", QUARTER]
+    for run in ("first", "again"):
+        print(f"[{scale}x] pipeline, {run} run", flush=True)
+        seconds, rss, output = measured(command, env)
+        result[f"{run}_e2e"], result[f"{run}_rss"] = seconds, rss
+        result[f"{run}_stages"] = stage_times(home)
+        result[f"{run}_reused"] = output.count("not re-parsed")
+    return result
+
+
+def versions() -> str:
+    names = ("dagster", "duckdb", "pandas", "python-calamine", "lxml", "openpyxl", "xlsxwriter", "xlrd")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ", ".join([f"Python {platform.python_version()}", *found])
+
+
+def report(results: list[dict]) -> str:
+    cores, memory = os.cpu_count(), os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    lines = [f"Machine: {platform.machine()}, {cores} cores, {memory:.0f} GiB; {versions()}.", "",
+             "| measure | " + " | ".join(f"{r['scale']}x" for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+
+    def row(label, values):
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+
+    row("2020-Q2 files (MB)", [f"{r['files']} ({r['mb']:.0f} MB)" for r in results])
+    row("generate both quarters (s)", [f"{r['generate']:.1f}" for r in results])
+    row("floor: calamine / lxml (s)", [f"{r['floor']:.1f}" for r in results])
+    row("baseline: pandas.read_excel default engine (s)", [f"{r['baseline']:.1f}" for r in results])
+    for stage in STAGES:
+        row(f"pipeline {stage} (s)", [f"{r['first_stages'][stage]:.1f}" for r in results])
+    row("one Dagster process start (s)", [f"{r['dagster_start']:.1f}" for r in results])
+    row("pipeline end to end, CLI (s)", [f"{r['first_e2e']:.1f}" for r in results])
+    row("peak RSS: pipeline / floor / baseline (MB)", [f"{r['first_rss']:.0f} / {r['floor_rss']:.0f} / {r['baseline_rss']:.0f}" for r in results])
+    row("ratio ingest / floor", [f"{r['first_stages']['ingest'] / r['floor']:.2f}" for r in results])
+    row("ratio baseline / ingest", [f"{r['baseline'] / r['first_stages']['ingest']:.2f}" for r in results])
+    row("ratio end to end / (floor + Dagster start)", [f"{r['first_e2e'] / (r['floor'] + r['dagster_start']):.2f}" for r in results])
+    row("re-run, files unchanged: ingest (s) / files not re-parsed", [f"{r['again_stages']['ingest']:.1f} / {r['again_reused']}" for r in results])
+    if len(results) == 2:
+        small, big = results
+        lines += ["", "| 10x / 1x | " + " | ".join(list(STAGES) + ["end to end", "floor"]) + " |", "|---|" + "---|" * (len(STAGES) + 2)]
+        ratios = [big["first_stages"][s] / small["first_stages"][s] if small["first_stages"][s] else float("nan") for s in STAGES]
+        ratios += [big["first_e2e"] / small["first_e2e"], big["floor"] / small["floor"]]
+        lines.append("| time | " + " | ".join(f"{x:.1f}" for x in ratios) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scales", default="1,10")
+    parser.add_argument("--work", default=str(ROOT / "warehouse" / "bench"))
+    args = parser.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    results = [bench_scale(int(s), work) for s in args.scales.split(",")]
+    text = report(results)
+    (work / "results.md").write_text(text + "\n", encoding="utf-8")
+    (work / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print("\n" + text + f"\n\n(written to {work / 'results.md'})")
+
+
+if __name__ == "__main__":
+    main()
