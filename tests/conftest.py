@@ -27,6 +27,22 @@ def truth(sample_raw) -> dict:
             for q in ("2020-Q1", "2020-Q2")}
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def isolated_env(tmp_path: Path, raw: Path) -> dict[str, str]:
+    """Environment for a real `dagster` process: a private DAGSTER_HOME with the project's dagster.yaml,
+    RAW_DIR, and a warehouse under tmp_path."""
+    import os
+    import shutil
+
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home)
+    return {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(raw),
+            "WAREHOUSE_PATH": str(tmp_path / "wh" / "warehouse.duckdb")}
+
+
 def materialize_quarter(raw: Path, warehouse: Path, quarter: str) -> dg.ExecuteInProcessResult:
     from pipeline.definitions import ALL_ASSETS
     from pipeline.resources import PipelinePaths, WarehouseResource

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from pipeline.resources import WarehouseResource
-from tests.conftest import snapshot
+from tests.conftest import isolated_env, snapshot
 
 HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(float(sys.argv[2]))"
 
@@ -57,15 +57,20 @@ DAGSTER = Path(sys.executable).with_name("dagster")
 
 @pytest.fixture()
 def cli_env(sample_raw, tmp_path):
-    """A private DAGSTER_HOME (the project's dagster.yaml), a copy of the sample exports, a warehouse."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home)
+    """An isolated Dagster instance over a copy of the sample exports (tests may change the copy)."""
     raw = tmp_path / "raw"
     for quarter in ("2020-Q1", "2020-Q2"):
         shutil.copytree(sample_raw / quarter, raw / quarter)
-    return {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(raw),
-            "WAREHOUSE_PATH": str(tmp_path / "wh" / "warehouse.duckdb")}
+    return isolated_env(tmp_path, raw)
+
+
+@pytest.fixture()
+def constructed_env(tmp_path):
+    """An isolated Dagster instance over the two tiny constructed quarters."""
+    from tests.constructed import build_constructed
+
+    build_constructed(tmp_path / "raw")
+    return isolated_env(tmp_path, tmp_path / "raw")
 
 
 def cli_run(env, quarter, kill_at_step=None, delay=0.0):
@@ -133,15 +138,8 @@ def test_two_quarters_launched_at_once_both_succeed(cli_env, truth):
     conn.close()
 
 
-def test_backfill_from_the_command_line_materializes_each_quarter(tmp_path):
-    from tests.constructed import build_constructed
-
-    build_constructed(tmp_path / "raw")
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(tmp_path / "raw"),
-           "WAREHOUSE_PATH": str(tmp_path / "wh" / "w.duckdb")}
+def test_backfill_from_the_command_line_materializes_each_quarter(constructed_env):
+    env = constructed_env
     done = subprocess.run([sys.executable, "-m", "pipeline", "backfill", "2020-Q1", "2020-Q2"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -152,18 +150,11 @@ def test_backfill_from_the_command_line_materializes_each_quarter(tmp_path):
     conn.close()
 
 
-def test_unchanged_files_are_not_parsed_again_and_the_log_says_so(tmp_path):
-    from tests.constructed import build_constructed
-
-    build_constructed(tmp_path / "raw")
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(tmp_path / "raw"),
-           "WAREHOUSE_PATH": str(tmp_path / "wh" / "w.duckdb")}
+def test_unchanged_files_are_not_parsed_again_and_the_log_says_so(constructed_env):
+    env = constructed_env
     first_code, first = cli_run(env, "2020-Q2")
     before = snapshot(env["WAREHOUSE_PATH"], "2020-Q2")
-    (tmp_path / "raw" / "2020-Q2" / "iso" / "iso.xlsx").unlink()  # one file changes: only it is parsed
+    (Path(env["RAW_DIR"]) / "2020-Q2" / "iso" / "iso.xlsx").unlink()  # one file changes: only it is parsed
     second_code, second = cli_run(env, "2020-Q2")
     assert first_code == second_code == 0
     assert "not re-parsed" not in first

@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.conftest import isolated_env
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -34,13 +36,9 @@ def _free_port() -> int:
 def dagster_ui(tmp_path):
     from tests.constructed import build_constructed
 
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home)
     build_constructed(tmp_path / "raw")
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(tmp_path / "raw"),
-           "WAREHOUSE_PATH": str(tmp_path / "wh" / "warehouse.duckdb")}
+    env = isolated_env(tmp_path, tmp_path / "raw")
     log = open(tmp_path / "dagster-dev.log", "w")
     server = subprocess.Popen([str(Path(sys.executable).with_name("dagster")), "dev", "-h", "127.0.0.1", "-p", str(port)],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
