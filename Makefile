@@ -35,7 +35,7 @@ bench: install
 	$(BIN)/python bench/run.py
 
 dev: install
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	PIPELINE_WEBSERVER=127.0.0.1:3000 $(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 clean:
 	rm -rf $(VENV) warehouse/warehouse.duckdb* warehouse/outputs

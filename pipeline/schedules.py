@@ -6,24 +6,31 @@
   mtime), request a run of that quarter. The cursor (quarter -> digest of its tree) is stored by Dagster,
   so it survives restarts; an unchanged tree requests nothing.
 
-Partition keys are static up to the last finished quarter as of when the code location loaded: a quarter
-that is not a key yet (the code location predates its end) is skipped with a reason saying to reload it.
+Partition keys are computed when the code location loads (`pipeline.partitions`). When the calendar or
+the landing zone calls for a key the loaded location lacks (a `dagster dev` left running across the end
+of a quarter, or exports for a quarter that just began), the sensor asks for the location to be reloaded
+(`pipeline.code_reload`) and requests the quarter's run on a tick after the reload: such a quarter is not
+recorded in the cursor until it has been requested, so nothing is lost in between.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from pipeline.code_reload import request_code_reload
 from pipeline.lib.reader import is_ignored_name, sha256_of
-from pipeline.partitions import parse_quarter, previous_quarter, quarter_of, quarterly_partitions
+from pipeline.partitions import (TIMEZONE, parse_quarter, previous_quarter, province_today, quarter_of,
+                                 quarterly_partitions, wanted_partition_keys)
 from pipeline.resources import PipelinePaths
 
-TIMEZONE = "Asia/Ho_Chi_Minh"
+RELOAD_COOLDOWN_SECONDS = 300  # a reload reaches the daemon within about a minute; do not ask again meanwhile
+RELOAD_CURSOR_KEY = "reload_requested_at"
 QUARTERLY_CRON = "0 8 10 1,4,7,10 *"
 
 quarterly_report_job = dg.define_asset_job(
@@ -44,7 +51,8 @@ def quarterly_report_schedule(context: dg.ScheduleEvaluationContext):
     when = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE))
     quarter = previous_quarter(quarter_of(when.date()))
     if not _known(quarter):
-        return dg.SkipReason(f"{quarter} is not a partition of the loaded code location yet: reload it")
+        return dg.SkipReason(f"{quarter} is not a partition of the loaded code location yet; the new-export "
+                             "sensor reloads it and then requests the quarter's run")
     return dg.RunRequest(partition_key=quarter, run_key=f"schedule:{quarter}:{when:%Y%m%d}")
 
 
@@ -62,10 +70,11 @@ def tree_digest(folder: Path) -> str:
 
 @dg.sensor(job=quarterly_report_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths):
-    """A run of a quarter whenever its exports under raw/<quarter>/ are new or changed (by content)."""
+    """A run of a quarter whenever its exports under raw/<quarter>/ are new or changed (by content); a
+    reload of the code location when a quarter is due that its partitions do not have yet."""
     seen = json.loads(context.cursor) if context.cursor else {}
     root = Path(paths.raw_dir)
-    requests, skipped = [], []
+    requests, unknown = [], []
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
         try:
             parse_quarter(folder.name)
@@ -75,14 +84,30 @@ def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths
         if seen.get(folder.name) == digest:
             continue
         if not _known(folder.name):
-            skipped.append(folder.name)
+            unknown.append(folder.name)
             continue
         seen[folder.name] = digest
         requests.append(dg.RunRequest(partition_key=folder.name, run_key=f"raw:{folder.name}:{digest[:16]}",
                                       tags={"trigger": "new or changed exports"}))
+    message = _reload_if_partitions_are_stale(seen, root)
     context.update_cursor(json.dumps(seen, sort_keys=True))
     if requests:
         return requests
-    if skipped:
-        return dg.SkipReason(f"exports for {', '.join(skipped)}: not a finished quarter of the loaded code location")
-    return dg.SkipReason("no new or changed export")
+    not_begun = [q for q in unknown if parse_quarter(q) > parse_quarter(quarter_of(province_today()))]
+    reasons = [message] if message else []
+    if not_begun:
+        reasons.append(f"exports for {', '.join(not_begun)}: that quarter has not begun, so it is not a partition")
+    return dg.SkipReason("; ".join(reasons) or "no new or changed export")
+
+
+def _reload_if_partitions_are_stale(seen: dict, root: Path) -> str | None:
+    missing = sorted(set(wanted_partition_keys(province_today(), root)) - set(quarterly_partitions.get_partition_keys()),
+                     key=parse_quarter)
+    if not missing:
+        seen.pop(RELOAD_CURSOR_KEY, None)
+        return None
+    reason = f"{', '.join(missing)} not yet a partition of the loaded code location"
+    if time.time() - seen.get(RELOAD_CURSOR_KEY, 0) < RELOAD_COOLDOWN_SECONDS:
+        return f"{reason}: waiting for the reload requested earlier"
+    seen[RELOAD_CURSOR_KEY] = time.time()
+    return request_code_reload(reason)

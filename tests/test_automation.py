@@ -1,6 +1,7 @@
 """The quarterly schedule and the new-export sensor."""
 
 import datetime as dt
+import json
 import os
 import time
 from zoneinfo import ZoneInfo
@@ -67,3 +68,75 @@ def test_sensor_skips_a_quarter_that_has_not_ended(tmp_path):
     (future / "a.xlsx").write_bytes(b"x")
     keys, _, result = _tick(tmp_path)
     assert keys == [] and "2099-Q1" in result.skip_message
+
+
+def test_partitions_reach_a_begun_quarter_whose_exports_arrived_but_not_a_future_one(tmp_path):
+    from pipeline.partitions import wanted_partition_keys
+
+    today = dt.date(2026, 11, 25)
+    assert wanted_partition_keys(today, tmp_path)[-1] == "2026-Q3"
+    (tmp_path / "2027-Q1").mkdir()
+    assert wanted_partition_keys(today, tmp_path)[-1] == "2026-Q3"
+    (tmp_path / "2026-Q4").mkdir()
+    keys = wanted_partition_keys(today, tmp_path)
+    assert keys[0] == "2019-Q1" and keys[-1] == "2026-Q4" and len(keys) == 32
+    assert wanted_partition_keys(dt.date(2027, 1, 1), tmp_path / "none")[-1] == "2026-Q4"
+
+
+class _FakeWebserver:
+    """Records the GraphQL requests a sensor sends to the webserver."""
+
+    def __init__(self):
+        import http.server
+        import json
+        import threading
+
+        self.bodies = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                fake.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                reply = json.dumps({"data": {"reloadRepositoryLocation": {
+                    "__typename": "WorkspaceLocationEntry", "name": "pipeline.definitions",
+                    "locationOrLoadError": {"__typename": "RepositoryLocation", "name": "pipeline.definitions"},
+                    "loadStatus": "LOADED"}}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_sensor_reloads_the_code_location_for_a_quarter_it_lacks_then_waits(tmp_path, monkeypatch):
+    from pipeline.partitions import province_today, quarter_of
+
+    current = quarter_of(province_today())
+    (tmp_path / current / "mail").mkdir(parents=True)
+    (tmp_path / current / "mail" / "a.xlsx").write_bytes(b"sent early")
+    monkeypatch.delenv("PIPELINE_WEBSERVER", raising=False)
+    keys, cursor, result = _tick(tmp_path)
+    assert keys == [] and f"{current} not yet a partition" in result.skip_message
+    assert "Deployment → Reload" in result.skip_message and current not in json.loads(cursor)
+
+    webserver = _FakeWebserver()
+    monkeypatch.setenv("PIPELINE_WEBSERVER", webserver.address)
+    keys, cursor, result = _tick(tmp_path, json.dumps({}))
+    assert keys == [] and f"requested from {webserver.address}" in result.skip_message
+    for _ in range(100):
+        if webserver.bodies:
+            break
+        time.sleep(0.05)
+    assert "reloadRepositoryLocation" in webserver.bodies[0]["query"]
+    assert webserver.bodies[0]["variables"] == {"repositoryLocationName": "pipeline.definitions"}
+    keys, cursor, result = _tick(tmp_path, cursor)  # the reload takes a minute to reach the daemon
+    assert "waiting for the reload requested earlier" in result.skip_message and len(webserver.bodies) == 1
+    assert current not in json.loads(cursor)  # requested as soon as the reloaded location knows it
+    webserver.server.shutdown()

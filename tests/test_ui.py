@@ -1,5 +1,9 @@
-"""The path a data-team member takes in the Dagster UI, in a real (headless) browser:
-open the asset graph, Materialize all… → partition 2020-Q2 → Launch 1 run → View → wait for Success."""
+"""The paths a data-team member takes in the Dagster UI, in a real (headless) browser, against one
+`dagster dev` started as `make dev` starts it:
+- open the asset graph, Materialize all… → partition 2020-Q2 → Launch 1 run → View → wait for Success;
+- Materialize all… → partitions 2020-Q1 and 2020-Q2 → Launch backfill → the backfill page → Completed;
+- exports for the quarter in progress dropped into raw/: the running sensor reloads the code location, the
+  quarter becomes a partition, and a run of it is requested, without restarting anything."""
 
 import os
 import re
@@ -13,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from pipeline.partitions import province_today, quarter_of
 
 from tests.conftest import isolated_env
 
@@ -32,13 +38,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def dagster_ui(tmp_path):
+@pytest.fixture(scope="module")
+def dagster_ui(tmp_path_factory):
     from tests.constructed import build_constructed
 
+    tmp_path = tmp_path_factory.mktemp("ui")
     build_constructed(tmp_path / "raw")
     port = _free_port()
     env = isolated_env(tmp_path, tmp_path / "raw")
+    env["PIPELINE_WEBSERVER"] = f"127.0.0.1:{port}"  # as `make dev` sets it
     log = open(tmp_path / "dagster-dev.log", "w")
     server = subprocess.Popen([str(Path(sys.executable).with_name("dagster")), "dev", "-h", "127.0.0.1", "-p", str(port)],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -52,30 +60,45 @@ def dagster_ui(tmp_path):
                 time.sleep(1)
         else:
             pytest.fail(f"dagster dev did not start: {(tmp_path / 'dagster-dev.log').read_text()[-2000:]}")
-        yield url, env
+        yield url, env, tmp_path / "raw"
     finally:
         os.killpg(server.pid, 9)
         server.wait()
         log.close()
 
 
+def _open_materialize_all(page, url, quarters):
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}/asset-groups", wait_until="networkidle")
+    page.wait_for_timeout(1500)
+    if page.get_by_role("button", name="Skip").count():  # the first-visit newsletter prompt
+        page.get_by_role("button", name="Skip").click()
+    expect(page.get_by_text("Global asset lineage")).to_be_visible()
+    page.get_by_role("button", name="Materialize all…").click()
+    page.get_by_text("Select a partition or create one").click()
+    for quarter in quarters:
+        page.get_by_placeholder("Filter partitions").fill(quarter)
+        page.locator("span", has_text=quarter).first.click()
+    page.keyboard.press("Escape")
+
+
+def _graphql(url, query):
+    import json
+
+    request = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request, timeout=30))["data"]
+
+
 def test_materialize_a_quarter_from_the_asset_graph(dagster_ui, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    url, env = dagster_ui
+    url, env, _ = dagster_ui
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"{url}/asset-groups", wait_until="networkidle")
-        page.wait_for_timeout(1500)
-        if page.get_by_role("button", name="Skip").count():  # the first-visit newsletter prompt
-            page.get_by_role("button", name="Skip").click()
-        expect(page.get_by_text("Global asset lineage")).to_be_visible()
-        page.get_by_role("button", name="Materialize all…").click()
-        page.get_by_text("Select a partition or create one").click()
-        page.get_by_placeholder("Filter partitions").fill("2020-Q2")
-        page.locator("span", has_text="2020-Q2").first.click()
-        page.keyboard.press("Escape")
+        _open_materialize_all(page, url, ["2020-Q2"])
         page.get_by_role("button", name="Launch 1 run").click()
         toast = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))
         expect(toast).to_be_visible(timeout=120_000)
@@ -90,3 +113,56 @@ def test_materialize_a_quarter_from_the_asset_graph(dagster_ui, tmp_path):
     conn = duckdb.connect(env["WAREHOUSE_PATH"], read_only=True)
     assert conn.execute("SELECT count(*) FROM indicators WHERE quarter = '2020-Q2'").fetchone()[0] == 57
     conn.close()
+
+
+def test_backfill_a_range_of_quarters_from_the_asset_graph(dagster_ui, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, env, _ = dagster_ui
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        _open_materialize_all(page, url, ["2020-Q1", "2020-Q2"])
+        expect(page.get_by_text("2 partitions")).to_be_visible()
+        page.get_by_role("button", name="Launch backfill").click()
+        toast = page.get_by_text(re.compile(r"Created backfill [a-z]{8}"))
+        expect(toast).to_be_visible(timeout=120_000)
+        backfill_id = re.search(r"backfill ([a-z]{8})", toast.inner_text())[1]
+        page.goto(f"{url}/runs/b/{backfill_id}", wait_until="networkidle")
+        expect(page.get_by_text("Partition selection")).to_be_visible()
+        status = f'{{ partitionBackfillOrError(backfillId: "{backfill_id}") {{ ... on PartitionBackfill {{ status }} }} }}'
+        for _ in range(400):
+            if _graphql(url, status)["partitionBackfillOrError"]["status"] != "REQUESTED":
+                break
+            time.sleep(1)
+        page.reload(wait_until="networkidle")
+        expect(page.get_by_text("100% completed").first).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "backfill-completed.png"), full_page=True)
+        shutil.copy(tmp_path / "backfill-completed.png", ROOT / "warehouse" / "ui-backfill-completed.png")
+        browser.close()
+    runs = _graphql(url, f"""{{ partitionBackfillOrError(backfillId: "{backfill_id}") {{
+        ... on PartitionBackfill {{ status runs {{ status tags {{ key value }} }} }} }} }}""")["partitionBackfillOrError"]
+    assert runs["status"] == "COMPLETED_SUCCESS"
+    quarters = sorted(t["value"] for r in runs["runs"] for t in r["tags"] if t["key"] == "dagster/partition")
+    assert quarters == ["2020-Q1", "2020-Q2"] and {r["status"] for r in runs["runs"]} == {"SUCCESS"}
+
+
+def test_exports_for_a_new_quarter_reach_a_running_ui_without_restart(dagster_ui):
+    url, _, raw = dagster_ui
+    current = quarter_of(province_today())
+    query = '{ assetNodes(assetKeys: [{path: ["indicators"]}]) { partitionKeys } }'
+    assert current not in _graphql(url, query)["assetNodes"][0]["partitionKeys"]
+    shutil.copytree(raw / "2020-Q2" / "mail", raw / current / "mail")
+    for _ in range(300):  # sensor tick (60 s) → reload → the daemon's next look at the location (60 s)
+        if current in _graphql(url, query)["assetNodes"][0]["partitionKeys"]:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"{current} never became a partition")
+    runs = f'{{ runsOrError(filter: {{tags: [{{key: "dagster/partition", value: "{current}"}}]}}) {{ ... on Runs {{ results {{ runId }} }} }} }}'
+    for _ in range(300):
+        if _graphql(url, runs)["runsOrError"]["results"]:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"no run of {current} was requested after the reload")
