@@ -79,5 +79,8 @@ def resources_from_env() -> dict:
     return {
         "paths": PipelinePaths(raw_dir=os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), outputs_dir=outputs,
                                cache_dir=str(Path(database).parent / "cache" / "parsed")),
-        "duckdb": WarehouseResource(database=database),
+        # DuckDB may otherwise take most of the machine's memory for a quarter's inserts; with a cap it
+        # writes them through to the file (10x the province: 0.2 GB less peak, same time; make bench)
+        "duckdb": WarehouseResource(database=database,
+                                    connection_config={"memory_limit": os.environ.get("DUCKDB_MEMORY_LIMIT", "1GB")}),
     }

@@ -1,13 +1,21 @@
 """The generic reader on small constructed files: formats from bytes, headers, bad input as findings."""
 
 import datetime as dt
+import unicodedata
 from pathlib import Path
+
+import pytest
 
 import xlsxwriter
 
 from pipeline.lib.reader import read_file
 from pipeline.lib.staging import list_source_files
 from pipeline.lib.tablespecs import SOURCES
+
+
+def _records(frame):
+    """A table read from a file as one dict per row, missing values as None."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def _xlsx(path: Path, rows: list[list]) -> Path:
@@ -28,7 +36,7 @@ def test_title_block_column_numbers_total_and_signature_are_not_data(tmp_path):
         ["Tổng cộng", "2"], [], ["Người lập biểu"],
     ])
     result = read_file(path, "mail/a.xlsx", "mail", SOURCES["mail"])
-    rows = result.tables["mailboxes"]
+    rows = _records(result.tables["mailboxes"])
     assert [(r["address"], r["created"], r["_row"]) for r in rows] == [
         ("a@travinh.gov.vn", dt.date(2020, 4, 3), 5), ("b@travinh.gov.vn", dt.date(2020, 4, 3), 6)]
     assert result.outcome == "loaded" and not result.findings
@@ -58,8 +66,37 @@ def test_html_table_saved_as_xls_is_read(tmp_path):
                     "<tr><td>a@x.vn</td><td>Sở Y tế</td><td>01/05/2020 08:00</td></tr></table></body></html>", encoding="utf-8")
     result = read_file(path, "mail/t.xls", "mail", SOURCES["mail"])
     assert result.format == "html"
-    assert [(r["address"], r["created"], r["_row"]) for r in result.tables["mailboxes"]] == [("a@x.vn", dt.date(2020, 5, 1), 3)]
+    assert [(r["address"], r["created"], r["_row"]) for r in _records(result.tables["mailboxes"])] == [("a@x.vn", dt.date(2020, 5, 1), 3)]
 
+
+
+def _encode(text: str, encoding: str) -> bytes:
+    """As Windows writes it: cp1258 has ơ, ư, â… but puts tone marks after the letter as combining marks."""
+    if encoding != "cp1258":
+        return text.encode(encoding)
+    out = []
+    for ch in text:
+        try:
+            out.append(ch.encode(encoding))
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            tones = "".join(c for c in parts if c in "\u0300\u0301\u0303\u0309\u0323")
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+            out.append((base + tones).encode(encoding))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("prolog, encoding", [
+    ('<?xml version="1.0" encoding="utf-8"?>', "utf-8"),
+    ('<meta http-equiv="Content-Type" content="text/html; charset=windows-1258">', "cp1258"),
+])
+def test_html_export_with_an_xml_declaration_or_a_legacy_charset_loads(tmp_path, prolog, encoding):
+    path = tmp_path / "t.xls"
+    path.write_bytes(_encode(prolog + "<html><body><table><tr><th>Địa chỉ thư điện tử</th><th>Đơn vị</th><th>Ngày tạo</th></tr>"
+                      "<tr><td>a@x.vn<!-- note --></td><td>Sở Y tế</td><td>01/05/2020</td></tr></table></body></html>"
+                             , encoding))
+    result = read_file(path, "mail/t.xls", "mail", SOURCES["mail"])
+    assert [(r["address"], r["agency"]) for r in _records(result.tables["mailboxes"])] == [("a@x.vn", "Sở Y tế")]
 
 def test_lock_and_hidden_files_are_ignored(tmp_path):
     (tmp_path / "~$a.xlsx").write_bytes(b"x")
@@ -76,7 +113,7 @@ def test_complete_row_is_data_even_if_its_text_reads_like_a_signature(tmp_path):
         ["2/SYT-VP", "02/04/2020", "V/v họp", "Sở Y tế", "Giấy", ""],
     ])
     result = read_file(path, "ioffice/c.xlsx", "ioffice", SOURCES["ioffice"])
-    assert [r["number"] for r in result.tables["documents"]] == ["1/SYT-VP", "2/SYT-VP"]
+    assert [r["number"] for r in _records(result.tables["documents"])] == ["1/SYT-VP", "2/SYT-VP"]
 
 
 def test_incomplete_row_after_a_blank_row_is_reported_and_later_rows_still_load(tmp_path):
@@ -88,7 +125,7 @@ def test_incomplete_row_after_a_blank_row_is_reported_and_later_rows_still_load(
         [], ["", "", "Trà Vinh, ngày 03 tháng 7 năm 2020"], ["Người lập biểu", "", "GIÁM ĐỐC"],
     ])
     result = read_file(path, "mail/d.xlsx", "mail", SOURCES["mail"])
-    assert [r["address"] for r in result.tables["mailboxes"]] == ["a@x.vn", "c@x.vn"]
+    assert [r["address"] for r in _records(result.tables["mailboxes"])] == ["a@x.vn", "c@x.vn"]
     assert [(f.check_id, f.row) for f in result.findings] == [("invalid_row", 4)]
 
 
@@ -101,7 +138,7 @@ def test_html_two_row_header_with_rowspan_and_colspan(tmp_path):
         "<tr><td>Sở Y tế</td><td>1.234</td><td>5</td><td>1</td><td>7</td><td>2</td><td>9</td></tr>"
         "<tr><td>Tổng cộng</td><td>1.234</td><td>5</td><td>1</td><td>7</td><td>2</td><td>9</td></tr></table>",
         encoding="utf-8")
-    rows = read_file(path, "dvc/th.xls", "dvc", SOURCES["dvc"]).tables["dossier_summary"]
+    rows = _records(read_file(path, "dvc/th.xls", "dvc", SOURCES["dvc"]).tables["dossier_summary"])
     assert [(r["agency"], r["received"], r["level3_online"], r["level4"], r["resolved"], r["_is_total"]) for r in rows] == [
         ("Sở Y tế", 1234, 1, 7, 9, False), (None, 1234, 1, 7, 9, True)]
     assert '"level4": "E4"' in rows[1]["_cells"]

@@ -10,12 +10,15 @@ file or row becomes a `Finding`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
+
+import pandas as pd
 
 from pipeline.lib.findings import Finding
 from pipeline.lib.tablespecs import LANGUAGES, Column, TableSpec
@@ -40,11 +43,28 @@ class UnreadableFile(Exception):
     """A file that cannot be read as a spreadsheet; the message is the reason given in the finding."""
 
 
+HEAD_ROWS = HEADER_SEARCH_ROWS + 3  # header search, a second header row, a column-number row
+
+
 @dataclass
 class RawSheet:
+    """A sheet's cells as Excel shows them (row 1 first): the first rows, where the header is searched,
+    then the rest, read as they are consumed, so that a large sheet is never all in memory."""
+
     name: str
     visible: bool
-    cells: list[list[Any]]
+    head: list[list[Any]]
+    rest: Iterator[list[Any]]
+
+    @classmethod
+    def from_rows(cls, name: str, visible: bool, rows: Iterable[list[Any]]) -> "RawSheet":
+        rows = iter(rows)
+        return cls(name, visible, list(itertools.islice(rows, HEAD_ROWS)), rows)
+
+    def rows_from(self, start: int) -> Iterator[tuple[int, list[Any]]]:
+        """(0-based row index, cells) from `start` (within the head) to the end; consumes the sheet."""
+        yield from enumerate(self.head[start:], start)
+        yield from enumerate(self.rest, len(self.head))
 
 
 @dataclass
@@ -54,7 +74,7 @@ class FileResult:
     size: int
     format: str | None
     sheets: list[str] = field(default_factory=list)
-    tables: dict[str, list[dict]] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # one frame per table, its sheets in order
     loaded_sheets: dict[str, list[str]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     rows_read: int = 0
@@ -109,7 +129,7 @@ def _check_xlsx_limits(path: Path) -> None:
             )
 
 
-def _read_calamine(path: Path, fmt: str) -> list[RawSheet]:
+def _read_calamine(path: Path, fmt: str) -> Iterator[RawSheet]:
     import python_calamine
 
     if fmt == "xls":
@@ -121,7 +141,11 @@ def _read_calamine(path: Path, fmt: str) -> list[RawSheet]:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for corrupt workbooks
         raise UnreadableFile(f"cannot open {fmt} workbook: {exc}") from None
-    sheets = []
+    return _calamine_sheets(workbook)
+
+
+def _calamine_sheets(workbook) -> Iterator[RawSheet]:
+    """One sheet at a time, so a workbook's large sheets are not all in memory together."""
     for meta in workbook.sheets_metadata:
         if str(meta.typ).endswith("ChartSheet"):
             continue
@@ -132,25 +156,39 @@ def _read_calamine(path: Path, fmt: str) -> list[RawSheet]:
                     f"sheet {meta.name!r} spans {sheet.total_height} rows x {sheet.total_width} columns "
                     f"(limit {MAX_ROWS} x {MAX_COLUMNS})"
                 )
-            cells = sheet.to_python(skip_empty_area=False)
+            raw = RawSheet.from_rows(meta.name, str(meta.visible).endswith("Visible"), _calamine_rows(sheet))
         except UnreadableFile:
             raise
         except Exception as exc:
             raise UnreadableFile(f"cannot read sheet {meta.name!r}: {exc}") from None
-        sheets.append(RawSheet(meta.name, str(meta.visible).endswith("Visible"), cells))
-    return sheets
+        yield raw
+
+
+def _calamine_rows(sheet) -> Iterator[list[Any]]:
+    """Rows from Excel row 1, columns from A (calamine starts them at the first used column)."""
+    if sheet.start is None:
+        return
+    pad = [""] * sheet.start[1]
+    try:
+        for row in sheet.iter_rows():
+            yield pad + row if pad else row
+    except Exception as exc:  # a sheet whose XML breaks midway
+        raise UnreadableFile(f"cannot read sheet {sheet.name!r}: {exc}") from None
 
 
 def _read_html(path: Path) -> list[RawSheet]:
     """HTML `<table>`s saved with an `.xls` name, laid out on a grid as Excel shows them
     (colspan/rowspan occupy cells, the value sits in the top-left one)."""
-    import lxml.html
+    from lxml import etree
 
     blob = path.read_bytes()
     declared = re.search(rb"charset=[\"']?([\w-]+)", blob[:4096], re.I)
     try:
         encoding = declared[1].decode("ascii") if declared else "utf-8"
-        root = lxml.html.document_fromstring(blob.decode(encoding, errors="replace"))
+        # plain etree elements: lxml.html's per-element class lookup costs as much as the parse
+        # (decoded then re-encoded: bad bytes become U+FFFD, and an `<?xml … encoding=…?>` line is harmless)
+        text = blob.decode(encoding, errors="replace").encode("utf-8")
+        root = etree.fromstring(text, etree.HTMLParser(encoding="utf-8"))
     except Exception as exc:
         raise UnreadableFile(f"cannot parse HTML: {exc}") from None
     tables = root.findall(".//table") if root is not None else []
@@ -162,25 +200,30 @@ def _read_html(path: Path) -> list[RawSheet]:
         below: set[tuple[int, int]] = set()  # cells covered by a rowspan from a row above
         for r, tr in enumerate(table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")):
             row: list[Any] = []
-            for cell in tr:
-                if cell.tag not in ("td", "th"):
-                    continue
+            for cell in tr.iterchildren("td", "th"):
                 while below and (r, len(row)) in below:
                     row.append("")
-                attrib = cell.attrib
-                colspan = _span(attrib.get("colspan")) if "colspan" in attrib else 1
-                if "rowspan" in attrib:
-                    for dr in range(1, _span(attrib.get("rowspan"))):
+                colspan, rowspan = cell.get("colspan"), cell.get("rowspan")
+                colspan = _span(colspan) if colspan else 1
+                if rowspan:
+                    for dr in range(1, _span(rowspan)):
                         below.update((r + dr, len(row) + dc) for dc in range(colspan))
-                row.append(cell.text_content())
-                row.extend([""] * (colspan - 1))
+                row.append((cell.text or "") if not len(cell) else "".join(cell.itertext()))
+                if colspan > 1:
+                    row.extend([""] * (colspan - 1))
             rows.append(row)
         width = max((len(row) for row in rows), default=0)
         if width > MAX_COLUMNS + 50:
             raise UnreadableFile(f"HTML table {index} has {width} columns (limit {MAX_COLUMNS})")
-        cells = [row + [""] * (width - len(row)) for row in rows]
-        sheets.append(RawSheet(f"table {index}", True, cells))
+        sheets.append(RawSheet.from_rows(f"table {index}", True, _padded(rows, width)))
     return sheets
+
+
+def _padded(rows: list[list[Any]], width: int) -> Iterator[list[Any]]:
+    """Each row to the table's width, releasing the grid's rows as they are consumed."""
+    for index, row in enumerate(rows):
+        rows[index] = None
+        yield row + [""] * (width - len(row)) if len(row) < width else row
 
 
 def _span(value: str | None) -> int:
@@ -190,8 +233,9 @@ def _span(value: str | None) -> int:
         return 1
 
 
-def load_sheets(path: Path) -> tuple[str, list[RawSheet]]:
-    """Decide the format from the bytes and return every sheet's cells; raise UnreadableFile otherwise."""
+def load_sheets(path: Path) -> tuple[str, Iterable[RawSheet]]:
+    """Decide the format from the bytes and return its sheets' cells (read as they are iterated);
+    raise UnreadableFile, also while iterating, for anything that is not a readable spreadsheet."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise UnreadableFile(f"file is {size / 1024**2:.1f} MB (limit {MAX_FILE_BYTES // 1024**2} MB)")
@@ -307,24 +351,39 @@ def _parse_languages(value: Any) -> str | None:
     return ",".join(sorted(codes, key=order.index)) or None
 
 
-def _memoized(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """The parser, computed once per distinct cell value of the sheet: dates, agency names, forms and
-    statuses repeat thousands of times, and text normalization is the costly part of reading."""
-    results: dict[tuple[type, Any], tuple[Any, ValueError | None]] = {}
+def _map_distinct(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """`[fn(v) for v in values]`, calling `fn` once per distinct value. Values of different types that
+    compare equal (1, 1.0, True) are kept apart, since they read differently."""
+    if len(set(map(type, values)) - {type(None)}) <= 1:
+        table = {v: fn(v) for v in set(values)}
+        return list(map(table.__getitem__, values))
+    typed = {(v.__class__, v): fn(v) for v in values}  # noqa: C420 (first occurrence wins; fn is pure)
+    return [typed[(v.__class__, v)] for v in values]
 
-    def parse_cached(value: Any) -> Any:
-        key = (type(value), value)
-        if key not in results:
-            try:
-                results[key] = (parse(value), None)
-            except ValueError as exc:
-                results[key] = (None, exc)
-        result, error = results[key]
-        if error is not None:
-            raise error
-        return result
 
-    return parse_cached
+def _parse_distinct(parse: Callable[[Any], Any], values: list[Any]) -> tuple[list[Any], dict[int, str]]:
+    """The column's values parsed, each distinct cell value once (dates, agency names, forms and statuses
+    repeat thousands of times; text normalization is the costly part of reading), and the positions of
+    the values that failed, with the parser's message."""
+    failed = False
+
+    def attempt(value: Any) -> tuple[Any, str | None]:
+        nonlocal failed
+        try:
+            return parse(value), None
+        except ValueError as exc:
+            failed = True
+            return None, str(exc)
+
+    pairs = _map_distinct(attempt, values)
+    errors = {p: error for p, (_, error) in enumerate(pairs) if error is not None} if failed else {}
+    return [value for value, _ in pairs], errors
+
+
+def _raw_json_parts(label: str, values: list[Any]) -> list[str]:
+    """`"label": value` as json.dumps writes it inside an object, each distinct value encoded once."""
+    prefix = json.dumps(label, ensure_ascii=False) + ": "
+    return _map_distinct(lambda v: prefix + json.dumps(_jsonable(v), ensure_ascii=False, default=str), values)
 
 
 def _is_column_number_row(row: list[Any]) -> bool:
@@ -363,65 +422,101 @@ def _is_signature_row(row: list[Any]) -> bool:
     return False
 
 
-def extract_rows(
-    sheet: RawSheet, match: HeaderMatch, file_label: str
-) -> tuple[list[dict], list[Finding]]:
-    """The typed records below a matched header, each with `_sheet`, `_row` (as Excel shows it) and
-    `_raw` (the original cell values by label)."""
-    spec, cells = match.spec, sheet.cells
-    parsers = {name: _memoized(_column_parser(spec.column(name))) for name in match.columns}
+CHUNK_ROWS = 50_000  # rows typed at a time, then released
+
+
+def extract_rows(sheet: RawSheet, match: HeaderMatch, file_label: str) -> tuple[pd.DataFrame, list[Finding]]:
+    """The typed records below a matched header, one column per field, each row with `_sheet`, `_row`
+    (as Excel shows it) and `_raw` (the original cell values by label, as JSON).
+
+    Rows are classified one by one as the sheet is read (blank, column numbers, total, signature,
+    incomplete); the kept rows are typed a column at a time, each distinct value once, in chunks, so a
+    large sheet is never held whole in Python objects. Consumes the sheet."""
+    chunks, findings = [], []
+    pending: list[tuple[int, list[Any], list[str]]] = []
+    total_index = None
+    for index, row, problems, is_total in _classified_rows(sheet, match):
+        pending.append((index, row, problems))
+        if is_total:  # kept by tables that reconcile it; always the last row
+            total_index = index
+        if len(pending) >= CHUNK_ROWS:
+            frame, found = _typed_chunk(sheet.name, match, file_label, pending, total_index)
+            chunks.append(frame)
+            findings.extend(found)
+            pending = []
+    if pending or not chunks:
+        frame, found = _typed_chunk(sheet.name, match, file_label, pending, total_index)
+        chunks.append(frame)
+        findings.extend(found)
+    return (chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)), findings
+
+
+def _classified_rows(sheet: RawSheet, match: HeaderMatch) -> Iterator[tuple]:
+    """(0-based index, cells, problems so far, is it the total row) of each row holding a record. Stops at
+    a total row (kept last by the tables that keep it) or at the signature block."""
+    spec = match.spec
     labels = {name: spec.column(name).labels[0] for name in match.columns}
-    required = [c.name for c in spec.required if c.type != "bool"]  # a yes/no column's blank means no
+    # a yes/no column's blank means no; a required column absent from the header is always empty
+    required = [(labels.get(c.name, c.labels[0]), match.columns.get(c.name, MAX_COLUMNS + 1_000))
+                for c in spec.required if c.type != "bool"]
     first_cells = sorted({0, *(match.columns[c.name] for c in spec.agency_columns if c.name in match.columns)})
-    records: list[dict] = []
-    findings: list[Finding] = []
     start = match.row_index + spec.header_rows
-    if start < len(cells) and _is_column_number_row(cells[start]):
+    if start < len(sheet.head) and _is_column_number_row(sheet.head[start]):
         start += 1
-    for index in range(start, len(cells)):
-        row = cells[index]
+    for index, row in sheet.rows_from(start):
         if all(is_blank(v) for v in row):
             continue
-        excel_row = index + 1
         is_total = _is_total_row(row, first_cells)
-        if is_total and not spec.keep_total_row:
-            break
-        picked = {name: (row[i] if i < len(row) else None) for name, i in match.columns.items()}
-        empty_required = [] if is_total else [labels[n] for n in required if is_blank(picked.get(n))]
-        if empty_required:
+        if is_total:
+            if spec.keep_total_row:
+                yield index, row, [], True
+            return
+        width = len(row)
+        empty = [label for label, i in required if i >= width or is_blank(row[i])]
+        if empty:
             # A row with every required value is data, whatever its text says; only an incomplete row
             # can be the signature block (which ends the table) or a line holding no record at all.
             if _is_signature_row(row):
-                break
-            if len(empty_required) == len(required):
+                return
+            if len(empty) == len(required):
                 continue
-        record: dict[str, Any] = {"_sheet": sheet.name, "_row": excel_row, "_is_total": is_total}
-        if spec.keep_total_row:  # reconciliation names the cell of a wrong total
-            record["_cells"] = json.dumps({n: f"{column_letter(i)}{excel_row}" for n, i in match.columns.items()})
-        problems = [f"required `{l}` is empty" for l in empty_required]
-        for name, value in picked.items():
-            if is_total and spec.column(name).agency:
-                record[name] = None
-                continue
-            try:
-                record[name] = parsers[name](value)
-            except ValueError as exc:
-                record[name] = None
-                problems.append(f"`{labels[name]}`: {exc}")
-        if problems:
-            findings.append(Finding(
-                "invalid_row", "error", spec.source,
-                f"{spec.title}: row not loaded ({'; '.join(problems)})",
-                file_label, sheet.name, excel_row, table=spec.name,
-            ))
-            continue
-        record["_raw"] = json.dumps(
-            {labels[n]: _jsonable(v) for n, v in picked.items()}, ensure_ascii=False, default=str
-        )
-        records.append(record)
-        if is_total:
-            break
-    return records, findings
+        yield index, row, [f"required `{l}` is empty" for l in empty], False
+
+
+def _typed_chunk(sheet_name: str, match: HeaderMatch, file_label: str, pending: list[tuple[int, list[Any], list[str]]],
+                 total_index: int | None) -> tuple[pd.DataFrame, list[Finding]]:
+    spec = match.spec
+    kept = [index for index, _, _ in pending]
+    rows = [row for _, row, _ in pending]
+    problems = [list(found) for _, _, found in pending]
+    data: dict[str, list[Any]] = {}
+    raw_parts = []
+    for name, i in match.columns.items():
+        column, label = spec.column(name), spec.column(name).labels[0]
+        originals = [row[i] if i < len(row) else None for row in rows]
+        values = originals
+        if column.agency and total_index is not None and kept and kept[-1] == total_index:
+            values = originals[:-1] + [None]  # the label `Tổng cộng` is not an agency
+        parsed, errors = _parse_distinct(_column_parser(column), values)
+        for position, error in errors.items():
+            problems[position].append(f"`{label}`: {error}")
+        data[name] = parsed
+        raw_parts.append(_raw_json_parts(label, originals))
+    data["_raw"] = ["{" + ", ".join(parts) + "}" for parts in zip(*raw_parts)]
+    data["_sheet"] = [sheet_name] * len(rows)
+    data["_row"] = [i + 1 for i in kept]
+    data["_is_total"] = [i == total_index for i in kept]
+    if spec.keep_total_row:  # reconciliation names the cell of a wrong total
+        data["_cells"] = [json.dumps({n: f"{column_letter(c)}{i + 1}" for n, c in match.columns.items()}) for i in kept]
+    findings = [
+        Finding("invalid_row", "error", spec.source, f"{spec.title}: row not loaded ({'; '.join(found)})",
+                file_label, sheet_name, kept[position] + 1, table=spec.name)
+        for position, found in enumerate(problems) if found
+    ]
+    if findings:
+        good = [p for p, found in enumerate(problems) if not found]
+        data = {column: [values[p] for p in good] for column, values in data.items()}
+    return pd.DataFrame(data), findings
 
 
 def column_letter(index: int) -> str:
@@ -445,34 +540,43 @@ def read_file(path: Path, relative: str, source: str, specs: tuple[TableSpec, ..
     result = FileResult(relative, sha256_of(path), path.stat().st_size, None)
     try:
         result.format, sheets = load_sheets(path)
-    except UnreadableFile as exc:
+        for sheet in sheets:
+            result.sheets.append(sheet.name)
+            _read_sheet(sheet, result, source, specs)
+            for _ in sheet.rest:  # rows below the table (a second table is not read): still read, for
+                pass              # an unreadable sheet to refuse the file as before
+    except UnreadableFile as exc:  # the whole file is refused, even if some sheets were read
         result.outcome, result.reason = "rejected", str(exc)
-        result.findings.append(Finding("unreadable_file", "error", source, f"file not loaded: {exc}", relative))
+        result.sheets, result.tables, result.loaded_sheets, result.rows_read = [], {}, {}, 0
+        result.findings = [Finding("unreadable_file", "error", source, f"file not loaded: {exc}", relative)]
         return result
-    result.sheets = [s.name for s in sheets]
-    for sheet in sheets:
-        match = find_header(sheet.cells, specs)
-        if match is None:
-            state = "hidden sheet" if not sheet.visible else "sheet"
-            result.findings.append(Finding(
-                "sheet_ignored", "info", source,
-                f"{state} holds no table of this folder's exports: ignored", relative, sheet.name,
-            ))
-            continue
-        if match.missing:
-            result.findings.append(Finding(
-                "missing_labels", "error", source,
-                f"header looks like `{match.spec.title}` but lacks required label(s) "
-                f"{', '.join(repr(m) for m in match.missing)}: sheet not loaded",
-                relative, sheet.name, match.row_index + 1, table=match.spec.name,
-            ))
-            continue
-        records, findings = extract_rows(sheet, match, relative)
-        result.tables.setdefault(match.spec.name, []).extend(records)
-        result.loaded_sheets.setdefault(match.spec.name, []).append(sheet.name)
-        result.findings.extend(findings)
-        result.rows_read += len(records)
     if not result.tables:
         result.outcome = "rejected" if any(f.severity == "error" for f in result.findings) else "ignored"
         result.reason = "no table of this folder found" if result.outcome == "ignored" else "no sheet loaded"
     return result
+
+
+def _read_sheet(sheet: RawSheet, result: FileResult, source: str, specs: tuple[TableSpec, ...]) -> None:
+    relative = result.path
+    match = find_header(sheet.head, specs)
+    if match is None:
+        state = "hidden sheet" if not sheet.visible else "sheet"
+        result.findings.append(Finding(
+            "sheet_ignored", "info", source,
+            f"{state} holds no table of this folder's exports: ignored", relative, sheet.name,
+        ))
+        return
+    if match.missing:
+        result.findings.append(Finding(
+            "missing_labels", "error", source,
+            f"header looks like `{match.spec.title}` but lacks required label(s) "
+            f"{', '.join(repr(m) for m in match.missing)}: sheet not loaded",
+            relative, sheet.name, match.row_index + 1, table=match.spec.name,
+        ))
+        return
+    frame, findings = extract_rows(sheet, match, relative)
+    earlier = result.tables.get(match.spec.name)
+    result.tables[match.spec.name] = frame if earlier is None else pd.concat([earlier, frame], ignore_index=True)
+    result.loaded_sheets.setdefault(match.spec.name, []).append(sheet.name)
+    result.findings.extend(findings)
+    result.rows_read += len(frame)

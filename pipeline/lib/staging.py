@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.lib.agencies import agency_key
@@ -91,7 +92,7 @@ def stage_source(
         relative = path.relative_to(quarter_dir).as_posix()
         result.files.append(FileResult(relative, "", path.stat().st_size, None, outcome="ignored",
                                        reason="Excel lock file or hidden file"))
-    records: dict[str, list[dict]] = {spec.name: [] for spec in specs}
+    parts: dict[str, list[tuple[pd.DataFrame, str, str]]] = {spec.name: [] for spec in specs}
     for path in files:
         relative = path.relative_to(quarter_dir).as_posix()
         file_result, reused = read_file_cached(path, relative, source, specs, cache_dir)
@@ -99,18 +100,29 @@ def stage_source(
             result.reused.append(relative)
         result.files.append(file_result)
         result.findings.extend(file_result.findings)
-        for table, rows in file_result.tables.items():
-            for row in rows:
-                row["_file"], row["_sha256"] = relative, file_result.sha256
-            records[table].extend(rows)
+        for table, frame in file_result.tables.items():
+            if len(frame):
+                parts[table].append((frame, relative, file_result.sha256))
         for table, sheets in file_result.loaded_sheets.items():
             result.loaded_sheets[table] = result.loaded_sheets.get(table, 0) + len(sheets)
     for spec in specs:
-        frame = pd.DataFrame.from_records(records[spec.name], columns=None)
-        frame, findings = clean_table(spec, frame, quarter, window, registry)
+        frame, findings = clean_table(spec, _with_provenance(parts.pop(spec.name)), quarter, window, registry)
         result.frames[spec.name] = frame
         result.findings.extend(findings)
     return result
+
+
+def _with_provenance(parts: list[tuple[pd.DataFrame, str, str]]) -> pd.DataFrame:
+    """The files' frames as one, each row with its file and sha256 (categorical: one copy per file)."""
+    if not parts:
+        return pd.DataFrame()
+    frame = pd.concat([f for f, _, _ in parts], ignore_index=True) if len(parts) > 1 else parts[0][0].copy()
+    sizes = [len(f) for f, _, _ in parts]
+    for column, values in (("_file", [p[1] for p in parts]), ("_sha256", [p[2] for p in parts])):
+        categories = list(dict.fromkeys(values))  # two files may have the same bytes
+        codes = np.repeat([categories.index(v) for v in values], sizes)
+        frame[column] = pd.Categorical.from_codes(codes, categories)
+    return frame
 
 
 def clean_table(
@@ -131,10 +143,9 @@ def clean_table(
         frame[f"{col.name}_code"], frame[f"{col.name}_level"] = None, None
         if registry is None:
             continue
-        names = frame[col.name].dropna().unique()
-        matches = {name: registry.match(name) for name in names}
-        frame[f"{col.name}_code"] = frame[col.name].map(lambda n: matches[n][0] if n in matches else None)
-        frame[f"{col.name}_level"] = frame[col.name].map(lambda n: matches[n][1] if n in matches else None)
+        matches = {name: registry.match(name) for name in frame[col.name].dropna().unique()}
+        frame[f"{col.name}_code"] = frame[col.name].map({n: m[0] for n, m in matches.items()})
+        frame[f"{col.name}_level"] = frame[col.name].map({n: m[1] for n, m in matches.items()})
         unmatched = frame[frame[col.name].notna() & frame[f"{col.name}_code"].isna() & ~frame["_is_total"]]
         for rec in unmatched[[col.name, "_file", "_sheet", "_row"]].itertuples(index=False):
             findings.append(Finding(
@@ -143,10 +154,11 @@ def clean_table(
                 "row kept, counted wherever its agency does not matter",
                 rec[1], rec[2], int(rec[3]),
             ))
-    frame = _drop_duplicates(spec, frame, findings)
+    keep = ~_duplicates(spec, frame, findings)
     if spec.in_quarter:
         dates = frame[spec.in_quarter]
-        outside = frame[(dates < window[0]) | (dates > window[1])]
+        outside_mask = keep & ((dates < window[0]) | (dates > window[1]))
+        outside = frame[outside_mask]
         if len(outside):
             findings.append(Finding(
                 "outside_quarter", "warning", spec.source,
@@ -155,35 +167,51 @@ def clean_table(
                 + _locations(outside),
                 outside["_file"].iloc[0], outside["_sheet"].iloc[0], int(outside["_row"].iloc[0]),
             ))
-            frame = frame.drop(outside.index)
+            keep &= ~outside_mask
+    if not keep.all():
+        frame = _kept_rows(frame, keep)
     frame = frame.reset_index(drop=True)
     frame["quarter"] = quarter
     frame["row_id"] = range(1, len(frame) + 1)
     return frame[list(columns)], [replace(f, table=spec.name) for f in findings]
 
 
+def _kept_rows(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    """`frame[keep]`, one column at a time, each original column released once copied: a large table is
+    then never held twice (at 10x the province, this was the ingest's peak memory)."""
+    mask = keep.to_numpy()
+    kept = {}
+    for column in list(frame.columns):
+        kept[column] = frame.pop(column).array[mask]
+    return pd.DataFrame(kept, copy=False)
+
+
 def _key_part(frame: pd.DataFrame, spec: TableSpec, name: str) -> pd.Series:
     col = spec.column(name)
-    values = frame[name].map(lambda v: text_key(v) if isinstance(v, str) else v)
+    values = frame[name].map({v: text_key(v) if isinstance(v, str) else v for v in frame[name].dropna().unique()})
     if col.agency:
         return frame[f"{name}_code"].where(frame[f"{name}_code"].notna(), values)
     return values
 
 
-def _drop_duplicates(spec: TableSpec, frame: pd.DataFrame, findings: list[Finding]) -> pd.DataFrame:
+def _duplicates(spec: TableSpec, frame: pd.DataFrame, findings: list[Finding]) -> pd.Series:
+    """Rows repeating an earlier row's key (the first copy by file, sheet and row is kept), reported."""
     keys = pd.DataFrame({name: _key_part(frame, spec, name) for name in spec.key})
     keys["_is_total"] = frame["_is_total"]
     duplicated = keys.duplicated(keep="first")
     if not duplicated.any():
-        return frame
+        return duplicated
     dropped = frame[duplicated]
+    involved = keys.duplicated(keep=False)  # only the copies of a repeated key are compared
+    copies, copy_keys = frame[involved], keys[involved]
     compared = pd.DataFrame({
-        c.name: (_key_part(frame, spec, c.name) if c.agency or c.type == "text" else frame[c.name]).map(str)
+        c.name: (_key_part(copies, spec, c.name) if c.agency or c.type == "text" else copies[c.name]).map(str)
         for c in spec.columns
     })
     fingerprint = pd.util.hash_pandas_object(compared, index=False)
-    first_of_key = fingerprint.groupby([keys[k].astype(str) for k in spec.key]).transform("first")
-    differing = dropped[(fingerprint != first_of_key)[duplicated]]
+    fingerprint.index = copies.index
+    first_of_key = fingerprint.groupby([copy_keys[k].astype(str) for k in spec.key]).transform("first")
+    differing = dropped[(fingerprint != first_of_key)[duplicated[involved]].reindex(dropped.index)]
     findings.append(Finding(
         "duplicates_dropped", "warning", spec.source,
         f"{spec.title}: {len(dropped)} duplicate row(s) by key ({', '.join(spec.column(k).labels[0] for k in spec.key)}) "
@@ -197,7 +225,7 @@ def _drop_duplicates(spec: TableSpec, frame: pd.DataFrame, findings: list[Findin
             + _locations(differing),
             differing["_file"].iloc[0], differing["_sheet"].iloc[0], int(differing["_row"].iloc[0]),
         ))
-    return frame[~duplicated]
+    return duplicated
 
 
 def _locations(frame: pd.DataFrame) -> str:
