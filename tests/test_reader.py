@@ -142,3 +142,13 @@ def test_html_two_row_header_with_rowspan_and_colspan(tmp_path):
     assert [(r["agency"], r["received"], r["level3_online"], r["level4"], r["resolved"], r["_is_total"]) for r in rows] == [
         ("Sở Y tế", 1234, 1, 7, 9, False), (None, 1234, 1, 7, 9, True)]
     assert '"level4": "E4"' in rows[1]["_cells"]
+
+
+def test_a_mixed_type_column_parses_each_distinct_value_once_and_keeps_1_and_1_0_apart():
+    from pipeline.lib.reader import _map_distinct
+
+    calls = []
+    values = [1, 1.0, True, "1", 1, "1", None, None]
+    out = _map_distinct(lambda v: calls.append(v) or repr(v), values)
+    assert out == ["1", "1.0", "True", "'1'", "1", "'1'", "None", "None"]
+    assert len(calls) == 5

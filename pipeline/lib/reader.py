@@ -357,7 +357,7 @@ def _map_distinct(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     if len(set(map(type, values)) - {type(None)}) <= 1:
         table = {v: fn(v) for v in set(values)}
         return list(map(table.__getitem__, values))
-    typed = {(v.__class__, v): fn(v) for v in values}  # noqa: C420 (first occurrence wins; fn is pure)
+    typed = {key: fn(key[1]) for key in {(v.__class__, v) for v in values}}
     return [typed[(v.__class__, v)] for v in values]
 
 
@@ -543,8 +543,9 @@ def read_file(path: Path, relative: str, source: str, specs: tuple[TableSpec, ..
         for sheet in sheets:
             result.sheets.append(sheet.name)
             _read_sheet(sheet, result, source, specs)
-            for _ in sheet.rest:  # rows below the table (a second table is not read): still read, for
-                pass              # an unreadable sheet to refuse the file as before
+            # the rows below the table are read too: a sheet that breaks further down refuses the file
+            for _ in sheet.rest:
+                pass
     except UnreadableFile as exc:  # the whole file is refused, even if some sheets were read
         result.outcome, result.reason = "rejected", str(exc)
         result.sheets, result.tables, result.loaded_sheets, result.rows_read = [], {}, {}, 0
