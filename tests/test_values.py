@@ -42,3 +42,17 @@ def test_text_key_ignores_nfd_tone_placement_spaces_and_case():
                                      "uỷ ban nhân dân tp.trà vinh", "Thành phố Trà Vinh"])
 def test_agency_prefix_and_abbreviations_match(written):
     assert agency_key(written) == agency_key("Ủy ban nhân dân thành phố Trà Vinh")
+
+
+@pytest.mark.parametrize("written, shown", [
+    ("Hòa  Thuận", "Hoà Thuận"),             # composed, old-style tone on the `o`: moved to the `a`
+    ("Ủy ban\u00a0nhân dân", "Uỷ ban nhân dân"),
+    ("khoẻ\tmạnh ", "khoẻ mạnh"),           # composed, new style already: spaces only
+    ("thuở", "thuở"),                        # ơ carries the tone: nothing to move
+    ("hoàng", "hoàng"),                      # `oa` does not end the syllable: kept
+])
+def test_normalize_text_gives_one_spelling_whether_written_composed_or_decomposed(written, shown):
+    from pipeline.lib.text import normalize_text
+
+    assert normalize_text(written) == shown
+    assert normalize_text(unicodedata.normalize("NFD", written)) == shown

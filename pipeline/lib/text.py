@@ -17,12 +17,16 @@ _OLD_STYLE_TONE = re.compile(
     rf"([oOuU])([{TONE_MARKS}])([aAeEyY])(?![^\W\d_]|[\u0300-\u036f])"
 )
 _SPACES = re.compile(r"\s+")
+# the same pairs, precomposed (NFC): where none occurs, nothing is to be moved
+_OLD_STYLE_CANDIDATE = re.compile("[òóõỏọùúũủụÒÓÕỎỌÙÚŨỦỤ][aAeEyY]")
 
 
 def normalize_text(value: str) -> str:
     """NFC, new-style tone placement, single spaces, trimmed. Case is kept (this is for display)."""
     if value.isascii():  # codes, ids, numbers, dates as text: nothing to compose or move
         return " ".join(value.split())
+    if unicodedata.is_normalized("NFC", value) and not _OLD_STYLE_CANDIDATE.search(value):
+        return " ".join(value.split())  # most Vietnamese text: already composed, tones in place
     decomposed = unicodedata.normalize("NFD", value)
     moved = _OLD_STYLE_TONE.sub(r"\1\3\2", decomposed)
     return _SPACES.sub(" ", unicodedata.normalize("NFC", moved).replace("\u00a0", " ")).strip()
