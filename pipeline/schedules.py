@@ -26,7 +26,7 @@ import dagster as dg
 from pipeline.code_reload import request_code_reload
 from pipeline.lib.reader import is_ignored_name, sha256_of
 from pipeline.partitions import (TIMEZONE, parse_quarter, previous_quarter, province_today, quarter_of,
-                                 quarterly_partitions, wanted_partition_keys)
+                                 quarterly_partitions, quarters_with_exports, wanted_partition_keys)
 from pipeline.resources import PipelinePaths
 
 RELOAD_COOLDOWN_SECONDS = 300  # a reload reaches the daemon within about a minute; do not ask again meanwhile
@@ -75,19 +75,15 @@ def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths
     seen = json.loads(context.cursor) if context.cursor else {}
     root = Path(paths.raw_dir)
     requests, unknown = [], []
-    for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        try:
-            parse_quarter(folder.name)
-        except ValueError:
+    for quarter in quarters_with_exports(root):
+        digest = tree_digest(root / quarter)
+        if seen.get(quarter) == digest:
             continue
-        digest = tree_digest(folder)
-        if seen.get(folder.name) == digest:
+        if not _known(quarter):
+            unknown.append(quarter)
             continue
-        if not _known(folder.name):
-            unknown.append(folder.name)
-            continue
-        seen[folder.name] = digest
-        requests.append(dg.RunRequest(partition_key=folder.name, run_key=f"raw:{folder.name}:{digest[:16]}",
+        seen[quarter] = digest
+        requests.append(dg.RunRequest(partition_key=quarter, run_key=f"raw:{quarter}:{digest[:16]}",
                                       tags={"trigger": "new or changed exports"}))
     message = _reload_if_partitions_are_stale(seen, root)
     context.update_cursor(json.dumps(seen, sort_keys=True))

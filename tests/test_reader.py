@@ -152,3 +152,19 @@ def test_a_mixed_type_column_parses_each_distinct_value_once_and_keeps_1_and_1_0
     out = _map_distinct(lambda v: calls.append(v) or repr(v), values)
     assert out == ["1", "1.0", "True", "'1'", "1", "'1'", "None", "None"]
     assert len(calls) == 5
+
+
+def test_a_table_typed_in_several_chunks_reads_as_in_one(tmp_path, monkeypatch):
+    from pipeline.lib import reader
+
+    path = _xlsx(tmp_path / "m.xlsx", [
+        ["Địa chỉ thư điện tử", "Đơn vị", "Ngày tạo"],
+        ["a@x.vn", "Sở Y tế", "01/04/2020"], ["b@x.vn", "Sở Y tế", "31/02/2020"],
+        ["c@x.vn", "Sở Y tế", "03/04/2020"], ["d@x.vn", "Sở Y tế", "04/04/2020"], ["e@x.vn", "Sở Y tế", "05/04/2020"],
+    ])
+    whole = read_file(path, "mail/m.xlsx", "mail", SOURCES["mail"])
+    monkeypatch.setattr(reader, "CHUNK_ROWS", 2)
+    chunked = read_file(path, "mail/m.xlsx", "mail", SOURCES["mail"])
+    assert _records(chunked.tables["mailboxes"]) == _records(whole.tables["mailboxes"])
+    assert [r["_row"] for r in _records(chunked.tables["mailboxes"])] == [2, 4, 5, 6]
+    assert [(f.check_id, f.row) for f in chunked.findings] == [(f.check_id, f.row) for f in whole.findings] == [("invalid_row", 3)]

@@ -432,23 +432,14 @@ def extract_rows(sheet: RawSheet, match: HeaderMatch, file_label: str) -> tuple[
     Rows are classified one by one as the sheet is read (blank, column numbers, total, signature,
     incomplete); the kept rows are typed a column at a time, each distinct value once, in chunks, so a
     large sheet is never held whole in Python objects. Consumes the sheet."""
-    chunks, findings = [], []
-    pending: list[tuple[int, list[Any], list[str]]] = []
-    total_index = None
-    for index, row, problems, is_total in _classified_rows(sheet, match):
-        pending.append((index, row, problems))
-        if is_total:  # kept by tables that reconcile it; always the last row
-            total_index = index
-        if len(pending) >= CHUNK_ROWS:
-            frame, found = _typed_chunk(sheet.name, match, file_label, pending, total_index)
-            chunks.append(frame)
-            findings.extend(found)
-            pending = []
-    if pending or not chunks:
-        frame, found = _typed_chunk(sheet.name, match, file_label, pending, total_index)
-        chunks.append(frame)
-        findings.extend(found)
-    return (chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)), findings
+    rows = _classified_rows(sheet, match)
+    chunks = [_typed_chunk(sheet.name, match, file_label, pending)
+              for pending in iter(lambda: list(itertools.islice(rows, CHUNK_ROWS)), [])]
+    if not chunks:
+        chunks = [_typed_chunk(sheet.name, match, file_label, [])]  # the table's columns, no rows
+    frames = [frame for frame, _ in chunks]
+    findings = [finding for _, found in chunks for finding in found]
+    return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), findings
 
 
 def _classified_rows(sheet: RawSheet, match: HeaderMatch) -> Iterator[tuple]:
@@ -483,19 +474,22 @@ def _classified_rows(sheet: RawSheet, match: HeaderMatch) -> Iterator[tuple]:
         yield index, row, [f"required `{l}` is empty" for l in empty], False
 
 
-def _typed_chunk(sheet_name: str, match: HeaderMatch, file_label: str, pending: list[tuple[int, list[Any], list[str]]],
-                 total_index: int | None) -> tuple[pd.DataFrame, list[Finding]]:
+def _typed_chunk(sheet_name: str, match: HeaderMatch, file_label: str,
+                 pending: list[tuple[int, list[Any], list[str], bool]]) -> tuple[pd.DataFrame, list[Finding]]:
+    """Rows from `_classified_rows` typed into columns; rows a value of which fails are findings."""
     spec = match.spec
-    kept = [index for index, _, _ in pending]
-    rows = [row for _, row, _ in pending]
-    problems = [list(found) for _, _, found in pending]
+    kept = [index for index, _, _, _ in pending]
+    rows = [row for _, row, _, _ in pending]
+    problems = [list(found) for _, _, found, _ in pending]
+    totals = [is_total for _, _, _, is_total in pending]
     data: dict[str, list[Any]] = {}
     raw_parts = []
     for name, i in match.columns.items():
-        column, label = spec.column(name), spec.column(name).labels[0]
+        column = spec.column(name)
+        label = column.labels[0]
         originals = [row[i] if i < len(row) else None for row in rows]
         values = originals
-        if column.agency and total_index is not None and kept and kept[-1] == total_index:
+        if column.agency and totals and totals[-1]:
             values = originals[:-1] + [None]  # the label `Tổng cộng` is not an agency
         parsed, errors = _parse_distinct(_column_parser(column), values)
         for position, error in errors.items():
@@ -505,7 +499,7 @@ def _typed_chunk(sheet_name: str, match: HeaderMatch, file_label: str, pending: 
     data["_raw"] = ["{" + ", ".join(parts) + "}" for parts in zip(*raw_parts)]
     data["_sheet"] = [sheet_name] * len(rows)
     data["_row"] = [i + 1 for i in kept]
-    data["_is_total"] = [i == total_index for i in kept]
+    data["_is_total"] = totals
     if spec.keep_total_row:  # reconciliation names the cell of a wrong total
         data["_cells"] = [json.dumps({n: f"{column_letter(c)}{i + 1}" for n, c in match.columns.items()}) for i in kept]
     findings = [
