@@ -4,6 +4,7 @@ import datetime as dt
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import xlsxwriter
@@ -145,13 +146,23 @@ def test_html_two_row_header_with_rowspan_and_colspan(tmp_path):
 
 
 def test_a_mixed_type_column_parses_each_distinct_value_once_and_keeps_1_and_1_0_apart():
-    from pipeline.lib.reader import _map_distinct
+    from pipeline.lib.reader import Distinct
 
     calls = []
     values = [1, 1.0, True, "1", 1, "1", None, None]
-    out = _map_distinct(lambda v: calls.append(v) or repr(v), values)
+    out = Distinct(values).map(lambda v: calls.append(v) or repr(v)).tolist()
     assert out == ["1", "1.0", "True", "'1'", "1", "'1'", "None", "None"]
     assert len(calls) == 5
+
+
+def test_a_text_column_parses_each_distinct_value_once():
+    from pipeline.lib.reader import Distinct
+
+    calls = []
+    column = Distinct(["b", "a", "b", None, "a", "c"])
+    assert column.map(lambda v: calls.append(v) or f"<{v}>").tolist() == ["<b>", "<a>", "<b>", "<None>", "<a>", "<c>"]
+    assert len(calls) == 4
+    assert column.take(np.array([5, 0])).values() == ["c", "b"]
 
 
 def test_a_table_typed_in_several_chunks_reads_as_in_one(tmp_path, monkeypatch):
@@ -168,3 +179,21 @@ def test_a_table_typed_in_several_chunks_reads_as_in_one(tmp_path, monkeypatch):
     assert _records(chunked.tables["mailboxes"]) == _records(whole.tables["mailboxes"])
     assert [r["_row"] for r in _records(chunked.tables["mailboxes"])] == [2, 4, 5, 6]
     assert [(f.check_id, f.row) for f in chunked.findings] == [(f.check_id, f.row) for f in whole.findings] == [("invalid_row", 3)]
+
+
+def test_plain_text_shortcuts_give_what_the_parsers_and_json_give():
+    import json
+
+    from pipeline.lib.reader import Distinct, _parse_column, _raw_json, _reads_total
+    from pipeline.lib.values import is_blank, parse_code, parse_text
+
+    values = ["12/STTTT-VP", "a b", "a  b", " a", "a ", 'x"y', "x\\y", "Tổng cộng", "", "   ", None, "1.004227",
+              "a\tb", "~!", "Sở Y tế", "tong", "A\u00a0B", "x\x7fy", "1.5"]
+    column = Distinct(values)
+    assert column.plain.any() and not column.plain.all()
+    for parse in (parse_text, parse_code):
+        assert _parse_column(parse, column, plain_is_itself=True) == _parse_column(parse, column)
+    assert column.flags(is_blank, plain=False).tolist() == [is_blank(v) for v in values]
+    assert column.flags(_reads_total, plain=False).tolist() == [_reads_total(v) for v in values]
+    expected = [json.dumps({"Số": None if is_blank(v) else v}, ensure_ascii=False) for v in values]
+    assert _raw_json(["Số"], [column]) == expected

@@ -56,3 +56,15 @@ def test_normalize_text_gives_one_spelling_whether_written_composed_or_decompose
 
     assert normalize_text(written) == shown
     assert normalize_text(unicodedata.normalize("NFD", written)) == shown
+
+
+@pytest.mark.parametrize("written", ["Hòa  Thuận", "Ủy ban\u00a0nhân dân", "khoẻ\tmạnh ", "hoàng", "ÒA òa-x",
+                                     " 12/STTTT-VP ", "Straße\u2003 THỦY", "\x1ca\x1fb", "a\u3000\u3000b"])
+def test_normalized_text_is_its_own_normal_form_so_its_key_is_its_casefold(written):
+    # staging compares parsed (already normalized) text by `casefold()` alone: this is why that holds
+    from pipeline.lib.text import normalize_text
+
+    for form in (written, unicodedata.normalize("NFD", written)):
+        once = normalize_text(form)
+        assert normalize_text(once) == once
+        assert text_key(once) == once.casefold() == text_key(form)

@@ -16,9 +16,12 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.lib.findings import Finding
 from pipeline.lib.tablespecs import LANGUAGES, Column, TableSpec
@@ -36,6 +39,8 @@ TOTAL_MARKERS = {"tổng cộng", "tổng", "cộng", "tổng số"}
 SIGNATURE_MARKERS = ("người lập", "trà vinh, ngày", "giám đốc", "thủ trưởng", "kt. ", "ngày ... tháng", "xác nhận")
 _COLUMN_NUMBER = re.compile(r"^\(?(\d{1,3})\)?$")
 _LEVEL = re.compile(r"(\d)\s*$")
+# printable ASCII but `"` and `\`, single spaces between: normalized text, a JSON string body as it is
+_PLAIN_TEXT = r'^[!#-\[\]-~]( ?[!#-\[\]-~])*$'
 _HTML_SNIFF = re.compile(rb"<\s*(html|table|!doctype|meta|\?xml)", re.I)
 
 
@@ -61,10 +66,29 @@ class RawSheet:
         rows = iter(rows)
         return cls(name, visible, list(itertools.islice(rows, HEAD_ROWS)), rows)
 
-    def rows_from(self, start: int) -> Iterator[tuple[int, list[Any]]]:
-        """(0-based row index, cells) from `start` (within the head) to the end; consumes the sheet."""
-        yield from enumerate(self.head[start:], start)
-        yield from enumerate(self.rest, len(self.head))
+    def chunks(self, start: int, size: int) -> Iterator[tuple[int, list[list[Any]]]]:
+        """(0-based index of the first row, up to `size` rows) from row `start` (within the head) on;
+        consumes the sheet. A sheet that breaks midway raises UnreadableFile."""
+        first, rows = start, self.head[start:]
+        while True:
+            rows = rows + self._take(max(0, size - len(rows)))
+            if not rows:
+                return
+            yield first, rows
+            first, rows = first + len(rows), []
+
+    def drain(self) -> None:
+        """Read the rows below the table too: a sheet that breaks further down refuses the file."""
+        while self._take(CHUNK_ROWS):
+            pass
+
+    def _take(self, count: int) -> list[list[Any]]:
+        try:
+            return list(itertools.islice(self.rest, count))
+        except UnreadableFile:
+            raise
+        except Exception as exc:  # a sheet whose XML breaks midway
+            raise UnreadableFile(f"cannot read sheet {self.name!r}: {exc}") from None
 
 
 @dataclass
@@ -167,13 +191,11 @@ def _calamine_sheets(workbook) -> Iterator[RawSheet]:
 def _calamine_rows(sheet) -> Iterator[list[Any]]:
     """Rows from Excel row 1, columns from A (calamine starts them at the first used column)."""
     if sheet.start is None:
-        return
+        return iter(())
+    if not sheet.start[1]:
+        return iter(sheet.iter_rows())
     pad = [""] * sheet.start[1]
-    try:
-        for row in sheet.iter_rows():
-            yield pad + row if pad else row
-    except Exception as exc:  # a sheet whose XML breaks midway
-        raise UnreadableFile(f"cannot read sheet {sheet.name!r}: {exc}") from None
+    return (pad + row for row in sheet.iter_rows())
 
 
 def _read_html(path: Path) -> list[RawSheet]:
@@ -194,16 +216,27 @@ def _read_html(path: Path) -> list[RawSheet]:
     tables = root.findall(".//table") if root is not None else []
     if not tables:
         raise UnreadableFile("HTML file without a <table>")
+    # spans are rare (a title or header cell): once all are placed, rows are read without looking at attributes
+    lowered = text.lower()
+    spans_left = lowered.count(b"colspan") + lowered.count(b"rowspan")  # at least the span attributes
+    del lowered
     sheets = []
     for index, table in enumerate(tables, start=1):
         rows: list[list[Any]] = []
         below: set[tuple[int, int]] = set()  # cells covered by a rowspan from a row above
-        for r, tr in enumerate(table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")):
+        nested = table.find(".//table") is not None
+        for r, tr in enumerate(table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr") if nested else table.iter("tr")):
+            if spans_left <= 0 and not below:
+                rows.append([(cell.text or "") if not len(cell) else "".join(cell.itertext())
+                             for cell in tr.iterchildren("td", "th")])
+                continue
             row: list[Any] = []
             for cell in tr.iterchildren("td", "th"):
                 while below and (r, len(row)) in below:
+                    below.discard((r, len(row)))
                     row.append("")
                 colspan, rowspan = cell.get("colspan"), cell.get("rowspan")
+                spans_left -= (colspan is not None) + (rowspan is not None)
                 colspan = _span(colspan) if colspan else 1
                 if rowspan:
                     for dr in range(1, _span(rowspan)):
@@ -211,6 +244,7 @@ def _read_html(path: Path) -> list[RawSheet]:
                 row.append((cell.text or "") if not len(cell) else "".join(cell.itertext()))
                 if colspan > 1:
                     row.extend([""] * (colspan - 1))
+            below = {(br, bc) for br, bc in below if br > r}  # a rowspan past the row's last cell ends there
             rows.append(row)
         width = max((len(row) for row in rows), default=0)
         if width > MAX_COLUMNS + 50:
@@ -351,39 +385,113 @@ def _parse_languages(value: Any) -> str | None:
     return ",".join(sorted(codes, key=order.index)) or None
 
 
-def _map_distinct(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
-    """`[fn(v) for v in values]`, calling `fn` once per distinct value. Values of different types that
-    compare equal (1, 1.0, True) are kept apart, since they read differently."""
-    if len(set(map(type, values)) - {type(None)}) <= 1:
-        table = {v: fn(v) for v in set(values)}
-        return list(map(table.__getitem__, values))
-    typed = {key: fn(key[1]) for key in {(v.__class__, v) for v in values}}
-    return [typed[(v.__class__, v)] for v in values]
+class Distinct:
+    """A column's cells as codes into its distinct values, so that work per value (blank test, parsing,
+    JSON) runs once per distinct value and is spread back to the rows by numpy, never by a Python loop.
+    Values of different types that compare equal (1, 1.0, True) stay apart, since they read differently."""
+
+    def __init__(self, values: Sequence[Any]):
+        if len(set(map(type, values)) - {type(None)}) <= 1:
+            self.codes, uniques = pd.factorize(np.fromiter(values, dtype=object, count=len(values)),
+                                               use_na_sentinel=False)
+            self.uniques = [None if u is not None and u != u else u for u in uniques]  # factorize reads None as NaN
+        else:
+            index: dict[tuple[type, Any], int] = {}
+            self.codes = np.fromiter((index.setdefault((v.__class__, v), len(index)) for v in values),
+                                     dtype=np.intp, count=len(values))
+            self.uniques = [value for _, value in index]
+
+        self._plain: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, positions: np.ndarray) -> "Distinct":
+        taken = object.__new__(Distinct)
+        taken.codes, taken.uniques, taken._plain = self.codes[positions], self.uniques, self._plain
+        return taken
+
+    @property
+    def plain(self) -> np.ndarray:
+        """Which distinct values are plain text: printable ASCII, no quote or backslash, no leading,
+        trailing or repeated space. Such a value is its own normalized text and JSON string body, is not
+        blank and reads no marker, so ids and codes (unique per row) skip every per-value call."""
+        if self._plain is None:
+            try:
+                texts = pa.array(self.uniques, pa.string())
+                self._plain = pc.fill_null(pc.match_substring_regex(texts, _PLAIN_TEXT), False).to_numpy(zero_copy_only=False)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: dates, numbers
+                self._plain = np.zeros(len(self.uniques), dtype=bool)
+        return self._plain
+
+    def _per_unique(self, fn: Callable[[Any], Any], plain: Callable[[Any], Any] | None, dtype) -> np.ndarray:
+        if plain is None or not self.plain.any():
+            return np.fromiter(map(fn, self.uniques), dtype=dtype, count=len(self.uniques))
+        return np.fromiter((plain(u) if p else fn(u) for u, p in zip(self.uniques, self.plain.tolist())),
+                           dtype=dtype, count=len(self.uniques))
+
+    def flags(self, predicate: Callable[[Any], bool], plain: bool | None = None) -> np.ndarray:
+        """`predicate` of each row's value; `plain`, when given, is its value for plain text."""
+        if plain is None or not self.plain.any():
+            return self._per_unique(predicate, None, bool)[self.codes]
+        result = np.full(len(self.uniques), plain, dtype=bool)
+        others = np.flatnonzero(~self.plain)
+        result[others] = np.fromiter((predicate(self.uniques[i]) for i in others.tolist()), dtype=bool, count=len(others))
+        return result[self.codes]
+
+    def map(self, fn: Callable[[Any], Any], plain: Callable[[Any], Any] | None = None) -> np.ndarray:
+        """`fn` of each row's value (an object array), calling `fn` once per distinct value (`plain`, a
+        cheaper equivalent, for plain text)."""
+        return self._per_unique(fn, plain, object)[self.codes]
+
+    def values(self) -> list[Any]:
+        return self.map(lambda v: v).tolist()
 
 
-def _parse_distinct(parse: Callable[[Any], Any], values: list[Any]) -> tuple[list[Any], dict[int, str]]:
+def _parse_column(parse: Callable[[Any], Any], column: Distinct, plain_is_itself: bool = False) -> tuple[list[Any], dict[int, str]]:
     """The column's values parsed, each distinct cell value once (dates, agency names, forms and statuses
     repeat thousands of times; text normalization is the costly part of reading), and the positions of
-    the values that failed, with the parser's message."""
-    failed = False
+    the values that failed, with the parser's message. `plain_is_itself`: plain text parses to itself."""
+    errors = {}
 
-    def attempt(value: Any) -> tuple[Any, str | None]:
-        nonlocal failed
+    def attempt(code_value: tuple[int, Any]) -> Any:
         try:
-            return parse(value), None
+            return parse(code_value[1])
         except ValueError as exc:
-            failed = True
-            return None, str(exc)
+            errors[code_value[0]] = str(exc)
+            return None
 
-    pairs = _map_distinct(attempt, values)
-    errors = {p: error for p, (_, error) in enumerate(pairs) if error is not None} if failed else {}
-    return [value for value, _ in pairs], errors
+    uniques = column.uniques
+    if plain_is_itself and column.plain.any():
+        results = np.fromiter(uniques, dtype=object, count=len(uniques))
+        others = np.flatnonzero(~column.plain).tolist()
+        for code in others:
+            results[code] = attempt((code, uniques[code]))
+    else:
+        results = np.fromiter(map(attempt, enumerate(uniques)), dtype=object, count=len(uniques))
+    parsed = results[column.codes].tolist()
+    if not errors:
+        return parsed, {}
+    failed = np.flatnonzero(np.isin(column.codes, list(errors)))
+    return parsed, {int(p): errors[column.codes[p]] for p in failed}
 
 
-def _raw_json_parts(label: str, values: list[Any]) -> list[str]:
-    """`"label": value` as json.dumps writes it inside an object, each distinct value encoded once."""
-    prefix = json.dumps(label, ensure_ascii=False) + ": "
-    return _map_distinct(lambda v: prefix + json.dumps(_jsonable(v), ensure_ascii=False, default=str), values)
+def _json_value(value: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False)` of a cell; plain text (the usual case) without the encoder."""
+    if value.__class__ is str and value.isprintable() and '"' not in value and "\\" not in value and value.strip():
+        return '"' + value + '"'
+    return json.dumps(_jsonable(value), ensure_ascii=False, default=str)
+
+
+def _raw_json(labels: list[str], columns: list[Distinct]) -> list[str]:
+    """Each row's original cells as a JSON object `{"label": value, …}`, as json.dumps writes it: each
+    distinct value encoded once, the rows joined by Arrow."""
+    if not columns or not len(columns[0]):
+        return ["{}"] * (len(columns[0]) if columns else 0)
+    parts = [pa.array(column.map(lambda v, p=json.dumps(label, ensure_ascii=False) + ": ": p + _json_value(v),
+                                 plain=lambda v, p=json.dumps(label, ensure_ascii=False) + ': "': p + v + '"'), pa.string())
+             for label, column in zip(labels, columns)]
+    return pc.binary_join_element_wise("{", pc.binary_join_element_wise(*parts, ", "), "}", "").to_pylist()
 
 
 def _is_column_number_row(row: list[Any]) -> bool:
@@ -404,16 +512,6 @@ def _is_column_number_row(row: list[Any]) -> bool:
 _LONGEST_TOTAL_MARKER = max(len(m) for m in TOTAL_MARKERS) + 10  # room for spaces and NFD marks
 
 
-def _is_total_row(row: list[Any], first_cells: list[int]) -> bool:
-    for i in first_cells:
-        value = row[i] if i < len(row) else None
-        # only short text starting with T or C can read `Tổng cộng`: skip normalizing every name and id
-        if (isinstance(value, str) and len(value) <= _LONGEST_TOTAL_MARKER and value.lstrip()[:1] in ("T", "t", "C", "c")
-                and _label_key(value) in TOTAL_MARKERS):
-            return True
-    return False
-
-
 def _is_signature_row(row: list[Any]) -> bool:
     for value in row:
         key = _label_key(value)
@@ -422,94 +520,133 @@ def _is_signature_row(row: list[Any]) -> bool:
     return False
 
 
-CHUNK_ROWS = 50_000  # rows typed at a time, then released
+CHUNK_ROWS = 50_000  # rows classified and typed at a time, then released
+
+
+@dataclass
+class _Block:
+    """Rows of one chunk that hold records: Excel row indices (0-based), the matched columns' cells
+    (column index -> values, row order), each row's problems so far, and which row is the total row."""
+
+    indices: list[int]
+    cells: dict[int, Distinct]
+    problems: dict[int, list[str]]  # by position in the block: only rows with a problem
+    totals: list[bool]
 
 
 def extract_rows(sheet: RawSheet, match: HeaderMatch, file_label: str) -> tuple[pd.DataFrame, list[Finding]]:
     """The typed records below a matched header, one column per field, each row with `_sheet`, `_row`
     (as Excel shows it) and `_raw` (the original cell values by label, as JSON).
 
-    Rows are classified one by one as the sheet is read (blank, column numbers, total, signature,
-    incomplete); the kept rows are typed a column at a time, each distinct value once, in chunks, so a
-    large sheet is never held whole in Python objects. Consumes the sheet."""
-    rows = _classified_rows(sheet, match)
-    chunks = [_typed_chunk(sheet.name, match, file_label, pending)
-              for pending in iter(lambda: list(itertools.islice(rows, CHUNK_ROWS)), [])]
-    if not chunks:
-        chunks = [_typed_chunk(sheet.name, match, file_label, [])]  # the table's columns, no rows
-    frames = [frame for frame, _ in chunks]
-    findings = [finding for _, found in chunks for finding in found]
-    return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), findings
-
-
-def _classified_rows(sheet: RawSheet, match: HeaderMatch) -> Iterator[tuple]:
-    """(0-based index, cells, problems so far, is it the total row) of each row holding a record. Stops at
-    a total row (kept last by the tables that keep it) or at the signature block."""
+    The sheet is read in chunks of rows; each chunk is turned into columns, classified column-wise
+    (blank, total, signature, incomplete: each distinct cell value looked at once) and typed a column at
+    a time, so a large sheet is never held whole in Python objects and no Python runs per cell.
+    Consumes the sheet up to the end of the table."""
     spec = match.spec
-    labels = {name: spec.column(name).labels[0] for name in match.columns}
-    # a yes/no column's blank means no; a required column absent from the header is always empty
-    required = [(labels.get(c.name, c.labels[0]), match.columns.get(c.name, MAX_COLUMNS + 1_000))
-                for c in spec.required if c.type != "bool"]
-    first_cells = sorted({0, *(match.columns[c.name] for c in spec.agency_columns if c.name in match.columns)})
     start = match.row_index + spec.header_rows
     if start < len(sheet.head) and _is_column_number_row(sheet.head[start]):
         start += 1
-    for index, row in sheet.rows_from(start):
-        if all(is_blank(v) for v in row):
-            continue
-        is_total = _is_total_row(row, first_cells)
-        if is_total:
-            if spec.keep_total_row:
-                yield index, row, [], True
-            return
-        width = len(row)
-        empty = [label for label, i in required if i >= width or is_blank(row[i])]
-        if empty:
-            # A row with every required value is data, whatever its text says; only an incomplete row
-            # can be the signature block (which ends the table) or a line holding no record at all.
-            if _is_signature_row(row):
-                return
-            if len(empty) == len(required):
-                continue
-        yield index, row, [f"required `{l}` is empty" for l in empty], False
+    frames, findings = [], []
+    for first, rows in sheet.chunks(start, CHUNK_ROWS):
+        block, stopped = _classify(first, rows, match)
+        frame, found = _typed_block(sheet.name, match, file_label, block)
+        frames.append(frame)
+        findings.extend(found)
+        if stopped:
+            break
+    if not frames:
+        frames = [_typed_block(sheet.name, match, file_label, _Block([], {}, {}, []))[0]]  # columns, no rows
+    return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), findings
 
 
-def _typed_chunk(sheet_name: str, match: HeaderMatch, file_label: str,
-                 pending: list[tuple[int, list[Any], list[str], bool]]) -> tuple[pd.DataFrame, list[Finding]]:
-    """Rows from `_classified_rows` typed into columns; rows a value of which fails are findings."""
+def _reads_total(value: Any) -> bool:
+    # only short text starting with T or C can read `Tổng cộng`: skip normalizing every name and id
+    return (isinstance(value, str) and len(value) <= _LONGEST_TOTAL_MARKER and value.lstrip()[:1] in ("T", "t", "C", "c")
+            and _label_key(value) in TOTAL_MARKERS)
+
+
+def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_Block, bool]:
+    """The rows (the first at 0-based index `first`) holding a record, and whether the table ended in them (at a total row, kept
+    last by the tables that keep it, or at the signature block). Blank rows and lines holding no
+    required value are skipped; a row with every required value is data, whatever its text says."""
     spec = match.spec
-    kept = [index for index, _, _, _ in pending]
-    rows = [row for _, row, _, _ in pending]
-    problems = [list(found) for _, _, found, _ in pending]
-    totals = [is_total for _, _, _, is_total in pending]
+    count = len(rows)
+    columns = [Distinct(column) for column in itertools.zip_longest(*rows)]  # short rows end in None
+    width = len(columns)
+    blank = [column.flags(is_blank, plain=False) for column in columns]
+    nothing, everything = np.zeros(count, dtype=bool), np.ones(count, dtype=bool)
+    live = ~np.logical_and.reduce(blank) if blank else nothing
+    # a yes/no column's blank means no; a required column absent from the header is always empty
+    labels = {name: spec.column(name).labels[0] for name in match.columns}
+    required = [(labels.get(c.name, c.labels[0]), match.columns.get(c.name, width)) for c in spec.required if c.type != "bool"]
+    empty = [blank[i] if i < width else everything for _, i in required]
+    any_empty = np.logical_or.reduce(empty) if empty else nothing
+    holds_nothing = np.logical_and.reduce(empty) if empty else nothing
+    first_cells = sorted({0, *(match.columns[c.name] for c in spec.agency_columns if c.name in match.columns)})
+    total = nothing.copy()
+    for i in first_cells:
+        if i < width:
+            total |= columns[i].flags(_reads_total, plain=False)  # the markers are not ASCII
+    total &= live
+    stop = int(np.argmax(total)) if total.any() else count
+    for p in np.flatnonzero(live & any_empty):  # only an incomplete row can be the signature block
+        if p >= stop:
+            break
+        if _is_signature_row(rows[p]):
+            stop = int(p)
+            break
+    keep = live & ~holds_nothing
+    keep[stop:] = False
+    ends_at_total = stop < count and total[stop]
+    if ends_at_total and spec.keep_total_row:
+        keep[stop] = True
+    positions = np.flatnonzero(keep)
+    is_total = [ends_at_total and int(p) == stop for p in positions[-1:]]
+    totals = [False] * (len(positions) - len(is_total)) + is_total
+    problems = {}
+    for r in np.flatnonzero(any_empty[positions] & ~np.array(totals, dtype=bool)).tolist() if len(positions) else []:
+        problems[r] = [f"required `{label}` is empty" for (label, _), mask in zip(required, empty) if mask[positions[r]]]
+    every = len(positions) == count
+    cells = {i: (columns[i] if every else columns[i].take(positions)) if i < width else Distinct([None] * len(positions))
+             for i in set(match.columns.values())}
+    return _Block((positions + first).tolist(), cells, problems, totals), stop < count
+
+
+def _typed_block(sheet_name: str, match: HeaderMatch, file_label: str, block: _Block) -> tuple[pd.DataFrame, list[Finding]]:
+    """A chunk's record rows typed into columns; rows a value of which fails are findings."""
+    spec = match.spec
+    kept, problems, totals = block.indices, block.problems, block.totals
     data: dict[str, list[Any]] = {}
-    raw_parts = []
+    labels, originals = [], []
     for name, i in match.columns.items():
         column = spec.column(name)
         label = column.labels[0]
-        originals = [row[i] if i < len(row) else None for row in rows]
-        values = originals
+        cells = block.cells.get(i) or Distinct([])
+        values = cells
         if column.agency and totals and totals[-1]:
-            values = originals[:-1] + [None]  # the label `Tổng cộng` is not an agency
-        parsed, errors = _parse_distinct(_column_parser(column), values)
+            values = Distinct(cells.values()[:-1] + [None])  # the label `Tổng cộng` is not an agency
+        parsed, errors = _parse_column(_column_parser(column), values, plain_is_itself=column.type in ("text", "code"))
         for position, error in errors.items():
-            problems[position].append(f"`{label}`: {error}")
+            problems.setdefault(position, []).append(f"`{label}`: {error}")
         data[name] = parsed
-        raw_parts.append(_raw_json_parts(label, originals))
-    data["_raw"] = ["{" + ", ".join(parts) + "}" for parts in zip(*raw_parts)]
-    data["_sheet"] = [sheet_name] * len(rows)
-    data["_row"] = [i + 1 for i in kept]
+        labels.append(label)
+        originals.append(cells)
+    data["_raw"] = _raw_json(labels, originals)
+    data["_sheet"] = [sheet_name] * len(kept)
+    data["_row"] = (np.asarray(kept, dtype=np.int64) + 1).tolist()
     data["_is_total"] = totals
     if spec.keep_total_row:  # reconciliation names the cell of a wrong total
         data["_cells"] = [json.dumps({n: f"{column_letter(c)}{i + 1}" for n, c in match.columns.items()}) for i in kept]
     findings = [
         Finding("invalid_row", "error", spec.source, f"{spec.title}: row not loaded ({'; '.join(found)})",
                 file_label, sheet_name, kept[position] + 1, table=spec.name)
-        for position, found in enumerate(problems) if found
+        for position, found in sorted(problems.items())
     ]
     if findings:
-        good = [p for p, found in enumerate(problems) if not found]
-        data = {column: [values[p] for p in good] for column, values in data.items()}
+        good = np.ones(len(kept), dtype=bool)
+        good[list(problems)] = False
+        data = {column: np.asarray(values, dtype=object)[good].tolist() if isinstance(values, list) else values[good]
+                for column, values in data.items()}
     return pd.DataFrame(data), findings
 
 
@@ -537,9 +674,7 @@ def read_file(path: Path, relative: str, source: str, specs: tuple[TableSpec, ..
         for sheet in sheets:
             result.sheets.append(sheet.name)
             _read_sheet(sheet, result, source, specs)
-            # the rows below the table are read too: a sheet that breaks further down refuses the file
-            for _ in sheet.rest:
-                pass
+            sheet.drain()
     except UnreadableFile as exc:  # the whole file is refused, even if some sheets were read
         result.outcome, result.reason = "rejected", str(exc)
         result.sheets, result.tables, result.loaded_sheets, result.rows_read = [], {}, {}, 0

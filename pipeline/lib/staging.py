@@ -7,6 +7,7 @@ Pure functions over files and frames (no Dagster, no warehouse), so tests can ca
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from pipeline.lib.findings import Finding
 from pipeline.lib.parse_cache import read_file_cached
 from pipeline.lib.reader import FileResult, is_ignored_name
 from pipeline.lib.tablespecs import TableSpec
-from pipeline.lib.text import text_key
 from pipeline.lib.values import DUCKDB_TYPES
 
 PROVENANCE = {
@@ -143,14 +143,16 @@ def clean_table(
         frame[f"{col.name}_code"], frame[f"{col.name}_level"] = None, None
         if registry is None:
             continue
-        matches = {name: registry.match(name) for name in frame[col.name].dropna().unique()}
-        frame[f"{col.name}_code"] = frame[col.name].map({n: m[0] for n, m in matches.items()})
-        frame[f"{col.name}_level"] = frame[col.name].map({n: m[1] for n, m in matches.items()})
-        unmatched = frame[frame[col.name].notna() & frame[f"{col.name}_code"].isna() & ~frame["_is_total"]]
-        for rec in unmatched[[col.name, "_file", "_sheet", "_row"]].itertuples(index=False):
+        matches = _per_value(frame[col.name], registry.match, missing=(None, None, None))
+        frame[f"{col.name}_code"] = [m[0] for m in matches]
+        frame[f"{col.name}_level"] = [m[1] for m in matches]
+        unmatched = frame.loc[frame[col.name].notna() & frame[f"{col.name}_code"].isna() & ~frame["_is_total"],
+                              [col.name, "_file", "_sheet", "_row"]]
+        problems = {name: registry.match(name)[2] for name in unmatched[col.name].unique()}
+        for rec in unmatched.itertuples(index=False):
             findings.append(Finding(
                 "unmatched_agency", "warning", spec.source,
-                f"{spec.title}: `{col.labels[0]}` {rec[0]!r} {matches[rec[0]][2]}; "
+                f"{spec.title}: `{col.labels[0]}` {rec[0]!r} {problems[rec[0]]}; "
                 "row kept, counted wherever its agency does not matter",
                 rec[1], rec[2], int(rec[3]),
             ))
@@ -158,7 +160,7 @@ def clean_table(
     if spec.in_quarter:
         dates = frame[spec.in_quarter]
         outside_mask = keep & ((dates < window[0]) | (dates > window[1]))
-        outside = frame[outside_mask]
+        outside = frame.loc[outside_mask, ["_file", "_sheet", "_row"]]
         if len(outside):
             findings.append(Finding(
                 "outside_quarter", "warning", spec.source,
@@ -186,9 +188,21 @@ def _kept_rows(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(kept, copy=False)
 
 
+def _per_value(values: pd.Series, fn, missing=None) -> np.ndarray:
+    """`fn` of each value (an object array; `missing` where the value is missing), called once per
+    distinct value and spread back by numpy."""
+    codes, uniques = pd.factorize(values)
+    # factorize codes a missing value -1: the last entry
+    results = itertools.chain(map(fn, np.asarray(uniques, dtype=object)), [missing])
+    return np.fromiter(results, dtype=object, count=len(uniques) + 1)[codes]
+
+
 def _key_part(frame: pd.DataFrame, spec: TableSpec, name: str) -> pd.Series:
+    """The column as compared in a key: text case folded (the reader already normalized it: `text_key`
+    of a parsed value is its casefold), an agency as its registry code where it matched."""
     col = spec.column(name)
-    values = frame[name].map({v: text_key(v) if isinstance(v, str) else v for v in frame[name].dropna().unique()})
+    values = pd.Series(_per_value(frame[name], lambda u: u.casefold() if isinstance(u, str) else u),
+                       index=frame.index, dtype=object)
     if col.agency:
         return frame[f"{name}_code"].where(frame[f"{name}_code"].notna(), values)
     return values
@@ -201,7 +215,7 @@ def _duplicates(spec: TableSpec, frame: pd.DataFrame, findings: list[Finding]) -
     duplicated = keys.duplicated(keep="first")
     if not duplicated.any():
         return duplicated
-    dropped = frame[duplicated]
+    dropped = frame.loc[duplicated, ["_file", "_sheet", "_row"]]
     involved = keys.duplicated(keep=False)  # only the copies of a repeated key are compared
     copies, copy_keys = frame[involved], keys[involved]
     compared = pd.DataFrame({
