@@ -156,10 +156,13 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
                 ("table_loads", TABLE_LOADS_COLUMNS, loads, {"quarter": quarter, "source": source}),
             ]
             replace_partition(conn, writes)
-        for relative in result.reused:
-            context.log.info(f"{source}: {relative} unchanged since it was last parsed (same sha256): not re-parsed")
-        for f in result.files:
-            context.log.info(f"{source}: {f.path} -> {f.outcome}, {f.rows_read} rows" + (f" ({f.reason})" if f.reason else ""))
+        # one message for all files: each log line is an event written to the instance's storage
+        lines = [f"{source}: {relative} unchanged since it was last parsed (same sha256): not re-parsed"
+                 for relative in result.reused]
+        lines += [f"{source}: {f.path} -> {f.outcome}, {f.rows_read} rows" + (f" ({f.reason})" if f.reason else "")
+                  for f in result.files]
+        if lines:
+            context.log.info("\n".join(lines))
         for spec in specs:
             frame = result.frames[spec.name]
             status = loads.loc[loads.table_name == spec.staging_table].iloc[0]

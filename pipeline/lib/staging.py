@@ -7,7 +7,9 @@ Pure functions over files and frames (no Dagster, no warehouse), so tests can ca
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import itertools
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -76,6 +78,20 @@ def list_source_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return [p for p in files if p not in ignored], ignored
 
 
+@contextmanager
+def cyclic_gc_paused():
+    """Reading a large source allocates millions of short-lived lists and tuples, and each allocation
+    burst triggers the cyclic garbage collector, which rescans every object the process holds (15-20%
+    of reading at 10x). None of these objects form cycles, so reference counting frees them anyway."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def stage_source(
     quarter: str,
     window: tuple[dt.date, dt.date],
@@ -85,6 +101,11 @@ def stage_source(
     registry: Registry | None,
     cache_dir: Path | None = None,
 ) -> SourceResult:
+    with cyclic_gc_paused():
+        return _stage_source(quarter, window, quarter_dir, source, specs, registry, cache_dir)
+
+
+def _stage_source(quarter, window, quarter_dir, source, specs, registry, cache_dir) -> SourceResult:
     result = SourceResult()
     folder = quarter_dir / source
     files, ignored = list_source_files(folder)
