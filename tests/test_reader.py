@@ -71,6 +71,45 @@ def test_html_table_saved_as_xls_is_read(tmp_path):
 
 
 
+def test_html_spans_far_below_the_title_still_take_their_cells(tmp_path):
+    # rows are read without looking at attributes only once every span attribute of the file is placed
+    from pipeline.lib.reader import load_sheets
+
+    body = "".join(f"<tr><td>Sở Y tế</td><td>u{i}@x.vn</td><td>01/04/2020</td></tr>" for i in range(5))
+    path = tmp_path / "t.xls"
+    path.write_text("<html><body><table><tr><td colspan=3>DANH SÁCH (colspan)</td></tr>"
+                    "<tr><th>Đơn vị</th><th>Địa chỉ thư điện tử</th><th>Ngày tạo</th></tr>" + body +
+                    "<tr><td ROWSPAN=2>Sở Tư pháp</td><td>b@x.vn</td><td>02/04/2020</td></tr>"
+                    "<tr><td>c@x.vn</td><td>03/04/2020</td></tr>"
+                    "<tr><td colspan=2>Sở Nội vụ</td><td>04/04/2020</td></tr>"
+                    "<tr><td>Sở Y tế</td><td>d@x.vn</td><td>05/04/2020</td></tr></table></body></html>", encoding="utf-8")
+    _, sheets = load_sheets(path)
+    (sheet,) = sheets
+    rows = [row for _, chunk in sheet.chunks(0, 100) for row in chunk]
+    assert rows[0] == ["DANH SÁCH (colspan)", "", ""]
+    assert rows[-4:] == [["Sở Tư pháp", "b@x.vn", "02/04/2020"], ["", "c@x.vn", "03/04/2020"],
+                         ["Sở Nội vụ", "", "04/04/2020"], ["Sở Y tế", "d@x.vn", "05/04/2020"]]
+
+
+def test_staging_pauses_the_cyclic_garbage_collector_and_restores_it(tmp_path, monkeypatch):
+    import gc
+
+    from pipeline.lib import staging
+
+    during, after = [], []
+    listed = staging.list_source_files
+    monkeypatch.setattr(staging, "list_source_files", lambda folder: during.append(gc.isenabled()) or listed(folder))
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            staging.stage_source("2020-Q2", (dt.date(2020, 4, 1), dt.date(2020, 6, 30)), tmp_path, "mail", SOURCES["mail"], None)
+            after.append(gc.isenabled())
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert during == [False, False] and after == [True, False]
+
+
 def _encode(text: str, encoding: str) -> bytes:
     """As Windows writes it: cp1258 has ơ, ư, â… but puts tone marks after the letter as combining marks."""
     if encoding != "cp1258":

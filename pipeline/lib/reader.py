@@ -400,7 +400,6 @@ class Distinct:
             self.codes = np.fromiter((index.setdefault((v.__class__, v), len(index)) for v in values),
                                      dtype=np.intp, count=len(values))
             self.uniques = [value for _, value in index]
-
         self._plain: np.ndarray | None = None
 
     def __len__(self) -> int:

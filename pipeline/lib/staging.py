@@ -92,6 +92,7 @@ def cyclic_gc_paused():
             gc.enable()
 
 
+@cyclic_gc_paused()
 def stage_source(
     quarter: str,
     window: tuple[dt.date, dt.date],
@@ -101,11 +102,6 @@ def stage_source(
     registry: Registry | None,
     cache_dir: Path | None = None,
 ) -> SourceResult:
-    with cyclic_gc_paused():
-        return _stage_source(quarter, window, quarter_dir, source, specs, registry, cache_dir)
-
-
-def _stage_source(quarter, window, quarter_dir, source, specs, registry, cache_dir) -> SourceResult:
     result = SourceResult()
     folder = quarter_dir / source
     files, ignored = list_source_files(folder)
