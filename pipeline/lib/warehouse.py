@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 import pandas as pd
+import pyarrow as pa
 
 import dagster as dg
 
@@ -22,11 +23,33 @@ def ensure_table(conn, table: str, columns: dict[str, str]) -> None:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
 
 
+ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "BOOLEAN": pa.bool_(), "BIGINT": pa.int64(),
+               "INTEGER": pa.int32(), "DOUBLE": pa.float64()}
+
+
+def _as_arrow(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Python-object columns (dates, codes with gaps) as Arrow columns of their SQL type: DuckDB then scans
+    them vectorized instead of converting one Python object at a time. A frame holding Arrow columns is
+    scanned through Arrow as a whole, so unless every object column converts, the frame is left as it is
+    (and DuckDB converts it value by value, as it can any frame)."""
+    converted = {}
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            if columns.get(column) not in ARROW_TYPES:
+                return frame
+            try:
+                values = pa.array(frame[column].to_numpy(), ARROW_TYPES[columns[column]], from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                return frame
+            converted[column] = pd.array(values, dtype=pd.ArrowDtype(values.type))
+    return frame.assign(**converted) if converted else frame
+
+
 def insert_frame(conn, table: str, frame: pd.DataFrame, columns: dict[str, str]) -> None:
     """Insert `frame` (columns as in `columns`, cast to their SQL types) into `table`."""
     if frame.empty:
         return
-    conn.register("_frame", frame)
+    conn.register("_frame", _as_arrow(frame, columns))
     try:
         select = ", ".join(f"CAST(_frame.{c} AS {t})" for c, t in columns.items())
         conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM _frame")
