@@ -424,19 +424,19 @@ class Distinct:
         return self._plain
 
     def _per_unique(self, fn: Callable[[Any], Any], plain: Callable[[Any], Any] | None, dtype) -> np.ndarray:
+        """`fn` of each distinct value; plain text takes `plain` instead, when given (a cheaper equivalent)."""
         if plain is None or not self.plain.any():
             return np.fromiter(map(fn, self.uniques), dtype=dtype, count=len(self.uniques))
-        return np.fromiter((plain(u) if p else fn(u) for u, p in zip(self.uniques, self.plain.tolist())),
-                           dtype=dtype, count=len(self.uniques))
+        result = np.empty(len(self.uniques), dtype=dtype)
+        for chosen, where in ((plain, self.plain), (fn, ~self.plain)):
+            positions = np.flatnonzero(where)
+            result[positions] = np.fromiter((chosen(self.uniques[i]) for i in positions.tolist()), dtype=dtype,
+                                            count=len(positions))
+        return result
 
     def flags(self, predicate: Callable[[Any], bool], plain: bool | None = None) -> np.ndarray:
         """`predicate` of each row's value; `plain`, when given, is its value for plain text."""
-        if plain is None or not self.plain.any():
-            return self._per_unique(predicate, None, bool)[self.codes]
-        result = np.full(len(self.uniques), plain, dtype=bool)
-        others = np.flatnonzero(~self.plain)
-        result[others] = np.fromiter((predicate(self.uniques[i]) for i in others.tolist()), dtype=bool, count=len(others))
-        return result[self.codes]
+        return self._per_unique(predicate, None if plain is None else (lambda _: plain), bool)[self.codes]
 
     def map(self, fn: Callable[[Any], Any], plain: Callable[[Any], Any] | None = None) -> np.ndarray:
         """`fn` of each row's value (an object array), calling `fn` once per distinct value (`plain`, a
@@ -451,28 +451,21 @@ def _parse_column(parse: Callable[[Any], Any], column: Distinct, plain_is_itself
     """The column's values parsed, each distinct cell value once (dates, agency names, forms and statuses
     repeat thousands of times; text normalization is the costly part of reading), and the positions of
     the values that failed, with the parser's message. `plain_is_itself`: plain text parses to itself."""
-    errors = {}
+    errors: dict[tuple[type, Any], str] = {}  # by type and value, as Distinct tells values apart
 
-    def attempt(code_value: tuple[int, Any]) -> Any:
+    def attempt(value: Any) -> Any:
         try:
-            return parse(code_value[1])
+            return parse(value)
         except ValueError as exc:
-            errors[code_value[0]] = str(exc)
+            errors[(value.__class__, value)] = str(exc)
             return None
 
-    uniques = column.uniques
-    if plain_is_itself and column.plain.any():
-        results = np.fromiter(uniques, dtype=object, count=len(uniques))
-        others = np.flatnonzero(~column.plain).tolist()
-        for code in others:
-            results[code] = attempt((code, uniques[code]))
-    else:
-        results = np.fromiter(map(attempt, enumerate(uniques)), dtype=object, count=len(uniques))
-    parsed = results[column.codes].tolist()
+    parsed = column.map(attempt, plain=(lambda v: v) if plain_is_itself else None).tolist()
     if not errors:
         return parsed, {}
-    failed = np.flatnonzero(np.isin(column.codes, list(errors)))
-    return parsed, {int(p): errors[column.codes[p]] for p in failed}
+    messages = [errors.get((u.__class__, u)) for u in column.uniques]
+    failed = np.flatnonzero(np.fromiter((m is not None for m in messages), dtype=bool, count=len(messages))[column.codes])
+    return parsed, {int(p): messages[column.codes[p]] for p in failed}
 
 
 def _json_value(value: Any) -> str:
@@ -487,8 +480,8 @@ def _raw_json(labels: list[str], columns: list[Distinct]) -> list[str]:
     distinct value encoded once, the rows joined by Arrow."""
     if not columns or not len(columns[0]):
         return ["{}"] * (len(columns[0]) if columns else 0)
-    parts = [pa.array(column.map(lambda v, p=json.dumps(label, ensure_ascii=False) + ": ": p + _json_value(v),
-                                 plain=lambda v, p=json.dumps(label, ensure_ascii=False) + ': "': p + v + '"'), pa.string())
+    parts = [pc.binary_join_element_wise(json.dumps(label, ensure_ascii=False) + ": ",
+                                         pa.array(column.map(_json_value, plain=lambda v: '"' + v + '"'), pa.string()), "")
              for label, column in zip(labels, columns)]
     return pc.binary_join_element_wise("{", pc.binary_join_element_wise(*parts, ", "), "}", "").to_pylist()
 
@@ -565,9 +558,10 @@ def _reads_total(value: Any) -> bool:
 
 
 def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_Block, bool]:
-    """The rows (the first at 0-based index `first`) holding a record, and whether the table ended in them (at a total row, kept
-    last by the tables that keep it, or at the signature block). Blank rows and lines holding no
-    required value are skipped; a row with every required value is data, whatever its text says."""
+    """The rows (the first at 0-based index `first`) holding a record, and whether the table ended in
+    them (at a total row, kept last by the tables that keep it, or at the signature block). Blank rows
+    and lines holding no required value are skipped; a row with every required value is data, whatever
+    its text says."""
     spec = match.spec
     count = len(rows)
     columns = [Distinct(column) for column in itertools.zip_longest(*rows)]  # short rows end in None

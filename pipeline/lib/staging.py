@@ -163,13 +163,12 @@ def clean_table(
         matches = _per_value(frame[col.name], registry.match, missing=(None, None, None))
         frame[f"{col.name}_code"] = [m[0] for m in matches]
         frame[f"{col.name}_level"] = [m[1] for m in matches]
-        unmatched = frame.loc[frame[col.name].notna() & frame[f"{col.name}_code"].isna() & ~frame["_is_total"],
-                              [col.name, "_file", "_sheet", "_row"]]
-        problems = {name: registry.match(name)[2] for name in unmatched[col.name].unique()}
-        for rec in unmatched.itertuples(index=False):
+        unmatched = (frame[col.name].notna() & frame[f"{col.name}_code"].isna() & ~frame["_is_total"]).to_numpy()
+        located = frame.loc[unmatched, [col.name, "_file", "_sheet", "_row"]].itertuples(index=False)
+        for rec, (_, _, problem) in zip(located, matches[unmatched]):
             findings.append(Finding(
                 "unmatched_agency", "warning", spec.source,
-                f"{spec.title}: `{col.labels[0]}` {rec[0]!r} {problems[rec[0]]}; "
+                f"{spec.title}: `{col.labels[0]}` {rec[0]!r} {problem}; "
                 "row kept, counted wherever its agency does not matter",
                 rec[1], rec[2], int(rec[3]),
             ))
