@@ -394,12 +394,16 @@ class Distinct:
         if len(set(map(type, values)) - {type(None)}) <= 1:
             self.codes, uniques = pd.factorize(np.fromiter(values, dtype=object, count=len(values)),
                                                use_na_sentinel=False)
-            self.uniques = [None if u is not None and u != u else u for u in uniques]  # factorize reads None as NaN
+            uniques = np.asarray(uniques, dtype=object)
+            uniques[pd.isna(uniques)] = None  # factorize reads None as NaN
         else:
             index: dict[tuple[type, Any], int] = {}
             self.codes = np.fromiter((index.setdefault((v.__class__, v), len(index)) for v in values),
                                      dtype=np.intp, count=len(values))
-            self.uniques = [value for _, value in index]
+            uniques = np.empty(len(index), dtype=object)
+            uniques[:] = [value for _, value in index]
+        self.uniques: list[Any] = uniques.tolist()
+        self._uniques_array = uniques
         self._plain: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -408,6 +412,7 @@ class Distinct:
     def take(self, positions: np.ndarray) -> "Distinct":
         taken = object.__new__(Distinct)
         taken.codes, taken.uniques, taken._plain = self.codes[positions], self.uniques, self._plain
+        taken._uniques_array = self._uniques_array
         return taken
 
     @property
@@ -423,25 +428,31 @@ class Distinct:
                 self._plain = np.zeros(len(self.uniques), dtype=bool)
         return self._plain
 
-    def _per_unique(self, fn: Callable[[Any], Any], plain: Callable[[Any], Any] | None, dtype) -> np.ndarray:
-        """`fn` of each distinct value; plain text takes `plain` instead, when given (a cheaper equivalent)."""
+    def per_unique(self, fn: Callable[[Any], Any], plain: Callable[[np.ndarray], Any] | None = None,
+                   dtype=object) -> np.ndarray:
+        """`fn` of each distinct value, in the order of `uniques`. When `plain` is given, the plain-text
+        values take `plain(values)` instead: a vectorized equivalent over an object array of them (ids
+        and codes are unique per row, so a Python call each would cost as much as no factorizing)."""
         if plain is None or not self.plain.any():
             return np.fromiter(map(fn, self.uniques), dtype=dtype, count=len(self.uniques))
         result = np.empty(len(self.uniques), dtype=dtype)
-        for chosen, where in ((plain, self.plain), (fn, ~self.plain)):
-            positions = np.flatnonzero(where)
-            result[positions] = np.fromiter((chosen(self.uniques[i]) for i in positions.tolist()), dtype=dtype,
-                                            count=len(positions))
+        chosen, other = np.flatnonzero(self.plain), np.flatnonzero(~self.plain)
+        result[chosen] = plain(self._uniques_array[chosen])
+        result[other] = np.fromiter((fn(self.uniques[i]) for i in other.tolist()), dtype=dtype, count=len(other))
         return result
 
     def flags(self, predicate: Callable[[Any], bool], plain: bool | None = None) -> np.ndarray:
         """`predicate` of each row's value; `plain`, when given, is its value for plain text."""
-        return self._per_unique(predicate, None if plain is None else (lambda _: plain), bool)[self.codes]
+        return self.per_unique(predicate, None if plain is None else (lambda _: plain), bool)[self.codes]
 
-    def map(self, fn: Callable[[Any], Any], plain: Callable[[Any], Any] | None = None) -> np.ndarray:
-        """`fn` of each row's value (an object array), calling `fn` once per distinct value (`plain`, a
-        cheaper equivalent, for plain text)."""
-        return self._per_unique(fn, plain, object)[self.codes]
+    def map(self, fn: Callable[[Any], Any], plain_is_itself: bool = False) -> np.ndarray:
+        """`fn` of each row's value (an object array), calling `fn` once per distinct value; with
+        `plain_is_itself`, plain text is its own result without a call."""
+        return self.per_unique(fn, (lambda values: values) if plain_is_itself else None)[self.codes]
+
+    def arrow(self, fn: Callable[[Any], str], plain: Callable[[np.ndarray], Any] | None = None) -> pa.Array:
+        """`fn` of each row's value as an Arrow string array, spread to the rows by Arrow's take."""
+        return pa.array(self.per_unique(fn, plain), pa.string()).take(pa.array(self.codes))
 
     def values(self) -> list[Any]:
         return self.map(lambda v: v).tolist()
@@ -460,7 +471,7 @@ def _parse_column(parse: Callable[[Any], Any], column: Distinct, plain_is_itself
             errors[(value.__class__, value)] = str(exc)
             return None
 
-    parsed = column.map(attempt, plain=(lambda v: v) if plain_is_itself else None).tolist()
+    parsed = column.map(attempt, plain_is_itself).tolist()
     if not errors:
         return parsed, {}
     messages = [errors.get((u.__class__, u)) for u in column.uniques]
@@ -475,15 +486,15 @@ def _json_value(value: Any) -> str:
     return json.dumps(_jsonable(value), ensure_ascii=False, default=str)
 
 
-def _raw_json(labels: list[str], columns: list[Distinct]) -> list[str]:
+def _raw_json(labels: list[str], columns: list[Distinct]) -> pa.Array:
     """Each row's original cells as a JSON object `{"label": value, …}`, as json.dumps writes it: each
-    distinct value encoded once, the rows joined by Arrow."""
+    distinct value encoded once, the rows assembled by Arrow."""
     if not columns or not len(columns[0]):
-        return ["{}"] * (len(columns[0]) if columns else 0)
+        return pa.array(["{}"] * (len(columns[0]) if columns else 0), pa.string())
     parts = [pc.binary_join_element_wise(json.dumps(label, ensure_ascii=False) + ": ",
-                                         pa.array(column.map(_json_value, plain=lambda v: '"' + v + '"'), pa.string()), "")
+                                         column.arrow(_json_value, plain=lambda values: '"' + values + '"'), "")
              for label, column in zip(labels, columns)]
-    return pc.binary_join_element_wise("{", pc.binary_join_element_wise(*parts, ", "), "}", "").to_pylist()
+    return pc.binary_join_element_wise("{", pc.binary_join_element_wise(*parts, ", "), "}", "")
 
 
 def _is_column_number_row(row: list[Any]) -> bool:
@@ -624,7 +635,7 @@ def _typed_block(sheet_name: str, match: HeaderMatch, file_label: str, block: _B
         data[name] = parsed
         labels.append(label)
         originals.append(cells)
-    data["_raw"] = _raw_json(labels, originals)
+    data["_raw"] = pd.array(_raw_json(labels, originals), dtype="str")
     data["_sheet"] = [sheet_name] * len(kept)
     data["_row"] = (np.asarray(kept, dtype=np.int64) + 1).tolist()
     data["_is_total"] = totals

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.lib.agencies import agency_key
 from pipeline.lib.findings import Finding
@@ -213,12 +215,25 @@ def _per_value(values: pd.Series, fn, missing=None) -> np.ndarray:
     return np.fromiter(results, dtype=object, count=len(uniques) + 1)[codes]
 
 
+def _casefolded(values: pd.Series) -> np.ndarray:
+    """Each value casefolded if it is text (an object array, None where missing). A text column held by
+    Arrow is lowered by Arrow where it is ASCII (there lower is casefold: ids and codes, unique per
+    row), by Python's casefold once per distinct value elsewhere."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return _per_value(values, lambda u: u.casefold() if isinstance(u, str) else u)
+    text = pa.array(values.array)
+    folded = pc.utf8_lower(text).to_numpy(zero_copy_only=False)
+    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(text), True).to_numpy(zero_copy_only=False))
+    if len(other):
+        folded[other] = _per_value(values.iloc[other], str.casefold)
+    return folded
+
+
 def _key_part(frame: pd.DataFrame, spec: TableSpec, name: str) -> pd.Series:
     """The column as compared in a key: text case folded (the reader already normalized it: `text_key`
     of a parsed value is its casefold), an agency as its registry code where it matched."""
     col = spec.column(name)
-    values = pd.Series(_per_value(frame[name], lambda u: u.casefold() if isinstance(u, str) else u),
-                       index=frame.index, dtype=object)
+    values = pd.Series(_casefolded(frame[name]), index=frame.index, dtype=object)
     if col.agency:
         return frame[f"{name}_code"].where(frame[f"{name}_code"].notna(), values)
     return values
