@@ -21,7 +21,9 @@ def floor(path: Path) -> int:
         import python_calamine
 
         book = python_calamine.CalamineWorkbook.from_path(str(path))
-        return sum(len(row) for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python())
+        # the row iterator: faster than to_python() (which builds every row before returning; 2.8 s
+        # against 3.4-3.8 s for the largest 10x file), so the floor is the fastest way calamine offers
+        return sum(len(row) for name in book.sheet_names for row in book.get_sheet_by_name(name).iter_rows())
     from lxml import etree  # plain etree: lxml.html's per-element class lookup doubles the time
 
     root = etree.fromstring(path.read_bytes(), etree.HTMLParser())
