@@ -9,6 +9,7 @@ file or row becomes a `Finding`.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -410,9 +411,8 @@ class Distinct:
         return len(self.codes)
 
     def take(self, positions: np.ndarray) -> "Distinct":
-        taken = object.__new__(Distinct)
-        taken.codes, taken.uniques, taken._plain = self.codes[positions], self.uniques, self._plain
-        taken._uniques_array = self._uniques_array
+        taken = copy.copy(self)  # the same distinct values (and what is known of them), fewer rows
+        taken.codes = self.codes[positions]
         return taken
 
     @property
@@ -455,7 +455,7 @@ class Distinct:
         return pa.array(self.per_unique(fn, plain), pa.string()).take(pa.array(self.codes))
 
     def values(self) -> list[Any]:
-        return self.map(lambda v: v).tolist()
+        return self._uniques_array[self.codes].tolist()
 
 
 def _parse_column(parse: Callable[[Any], Any], column: Distinct, plain_is_itself: bool = False) -> tuple[list[Any], dict[int, str]]:
@@ -490,7 +490,7 @@ def _raw_json(labels: list[str], columns: list[Distinct]) -> pa.Array:
     """Each row's original cells as a JSON object `{"label": value, …}`, as json.dumps writes it: each
     distinct value encoded once, the rows assembled by Arrow."""
     if not columns or not len(columns[0]):
-        return pa.array(["{}"] * (len(columns[0]) if columns else 0), pa.string())
+        return pa.array([], pa.string())
     parts = [pc.binary_join_element_wise(json.dumps(label, ensure_ascii=False) + ": ",
                                          column.arrow(_json_value, plain=lambda values: '"' + values + '"'), "")
              for label, column in zip(labels, columns)]
