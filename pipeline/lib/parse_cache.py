@@ -2,7 +2,8 @@
 
 The key is the file's sha256, its path in the quarter and the version of the reading code (a hash of the
 modules that turn cells into typed rows), so a new pipeline version re-parses everything. Entries are
-pickles the pipeline wrote itself, under the warehouse's folder, never under the read-only raw zone.
+the pickles the pipeline's own reading children wrote (`pipeline.lib.isolation`), moved in as they are,
+under the warehouse's folder, never under the read-only raw zone.
 """
 
 from __future__ import annotations
@@ -13,32 +14,39 @@ import pickle
 from pathlib import Path
 
 from pipeline.lib import reader, tablespecs, text, values
-from pipeline.lib.reader import FileResult, read_file, sha256_of
-from pipeline.lib.tablespecs import TableSpec
+from pipeline.lib.reader import FileResult, sha256_of
 
 READER_VERSION = hashlib.sha256(
     b"".join(Path(m.__file__).read_bytes() for m in (reader, tablespecs, values, text))
 ).hexdigest()[:16]
 
 
-def read_file_cached(path: Path, relative: str, source: str, specs: tuple[TableSpec, ...],
-                     cache_dir: Path | None) -> tuple[FileResult, bool]:
-    """(result, reused): the cached parse when the file's content is unchanged, else a fresh parse."""
-    if cache_dir is None:
-        return read_file(path, relative, source, specs), False
-    digest = sha256_of(path)
-    key = hashlib.sha256(f"{READER_VERSION}\0{source}\0{relative}\0{digest}".encode()).hexdigest()
-    entry = cache_dir / f"{key}.pickle"
-    if entry.exists():
+class ParseCache:
+    """Parsed files under `folder` (None: nothing is cached, every file is parsed)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def entry(self, path: Path, relative: str, source: str) -> Path | None:
+        if self.folder is None:
+            return None
+        key = f"{READER_VERSION}\0{source}\0{relative}\0{sha256_of(path)}"
+        return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()}.pickle"
+
+    def load(self, entry: Path | None) -> FileResult | None:
+        """The cached parse, or None (never cached, or a damaged entry, which is parsed again)."""
+        if entry is None or not entry.exists():
+            return None
         try:
             with open(entry, "rb") as handle:
-                return pickle.load(handle), True
+                return pickle.load(handle)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            entry.unlink(missing_ok=True)  # a damaged entry is parsed again
-    result = read_file(path, relative, source, specs)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = entry.with_suffix(f".{os.getpid()}.partial")
-    with open(partial, "wb") as handle:
-        pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(partial, entry)
-    return result, False
+            entry.unlink(missing_ok=True)
+            return None
+
+    def keep(self, entry: Path | None, written: Path) -> None:
+        """Make the pickle a reading child wrote the entry (the same folder: an atomic rename)."""
+        if entry is None:
+            written.unlink(missing_ok=True)
+        else:
+            os.replace(written, entry)

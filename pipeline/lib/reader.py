@@ -680,14 +680,19 @@ def read_file(path: Path, relative: str, source: str, specs: tuple[TableSpec, ..
             _read_sheet(sheet, result, source, specs)
             sheet.drain()
     except UnreadableFile as exc:  # the whole file is refused, even if some sheets were read
-        result.outcome, result.reason = "rejected", str(exc)
-        result.sheets, result.tables, result.loaded_sheets, result.rows_read = [], {}, {}, 0
-        result.findings = [Finding("unreadable_file", "error", source, f"file not loaded: {exc}", relative)]
-        return result
+        return rejected_result(path, relative, source, str(exc), result.sha256, result.format)
     if not result.tables:
         result.outcome = "rejected" if any(f.severity == "error" for f in result.findings) else "ignored"
         result.reason = "no table of this folder found" if result.outcome == "ignored" else "no sheet loaded"
     return result
+
+
+def rejected_result(path: Path, relative: str, source: str, reason: str, sha256: str | None = None,
+                    fmt: str | None = None) -> FileResult:
+    """A file refused whole: no table, one `unreadable_file` error finding giving the reason."""
+    size = path.stat().st_size if path.exists() else 0
+    return FileResult(relative, sha256 or sha256_of(path), size, fmt, outcome="rejected", reason=reason,
+                      findings=[Finding("unreadable_file", "error", source, f"file not loaded: {reason}", relative)])
 
 
 def _read_sheet(sheet: RawSheet, result: FileResult, source: str, specs: tuple[TableSpec, ...]) -> None:

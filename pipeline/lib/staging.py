@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 
 from pipeline.lib.agencies import agency_key
 from pipeline.lib.findings import Finding
-from pipeline.lib.parse_cache import read_file_cached
+from pipeline.lib.isolation import ReaderLimits, ReadJob, read_isolated
+from pipeline.lib.parse_cache import ParseCache
 from pipeline.lib.reader import FileResult, is_ignored_name
 from pipeline.lib.tablespecs import TableSpec
 from pipeline.lib.values import DUCKDB_TYPES
@@ -112,11 +113,7 @@ def stage_source(
         result.files.append(FileResult(relative, "", path.stat().st_size, None, outcome="ignored",
                                        reason="Excel lock file or hidden file"))
     parts: dict[str, list[tuple[pd.DataFrame, str, str]]] = {spec.name: [] for spec in specs}
-    for path in files:
-        relative = path.relative_to(quarter_dir).as_posix()
-        file_result, reused = read_file_cached(path, relative, source, specs, cache_dir)
-        if reused:
-            result.reused.append(relative)
+    for relative, file_result in read_source_files(quarter_dir, files, source, specs, cache_dir, result.reused):
         result.files.append(file_result)
         result.findings.extend(file_result.findings)
         for table, frame in file_result.tables.items():
@@ -129,6 +126,31 @@ def stage_source(
         result.frames[spec.name] = frame
         result.findings.extend(findings)
     return result
+
+
+def read_source_files(quarter_dir: Path, files: list[Path], source: str, specs: tuple[TableSpec, ...],
+                      cache_dir: Path | None, reused: list[str]) -> list[tuple[str, FileResult]]:
+    """(path in the quarter, parse) of each file, in order: from the cache when its bytes are unchanged
+    (its path appended to `reused`), else parsed in an isolated child (`pipeline.lib.isolation`)."""
+    cache = ParseCache(cache_dir)
+    limits = ReaderLimits.from_env()
+    parsed: dict[str, FileResult] = {}
+    jobs, entries = [], {}
+    for path in files:
+        relative = path.relative_to(quarter_dir).as_posix()
+        entry = cache.entry(path, relative, source)
+        cached = cache.load(entry)
+        if cached is not None:
+            parsed[relative] = cached
+            reused.append(relative)
+        else:
+            jobs.append(ReadJob(path, relative, source, specs))
+            entries[relative] = entry
+    for outcome in read_isolated(jobs, limits, cache_dir):
+        parsed[outcome.job.relative] = outcome.result
+        if outcome.pickle_path is not None:
+            cache.keep(entries[outcome.job.relative], outcome.pickle_path)
+    return [(relative, parsed[relative]) for relative in (p.relative_to(quarter_dir).as_posix() for p in files)]
 
 
 def _with_provenance(parts: list[tuple[pd.DataFrame, str, str]]) -> pd.DataFrame:
