@@ -142,7 +142,8 @@ def _receive(stream):
 
 
 def _wait_child(pid: int, timeout: float) -> int | None:
-    """The child's exit code (negative: the signal), or None when it ran past `timeout` and was killed."""
+    """The child's exit code (negative: the signal), or None when it ran past `timeout` and was killed.
+    The answer travels as a one-element tuple: a bare None would read as the end of the stream."""
     deadline = time.monotonic() + timeout
     try:
         descriptor = os.pidfd_open(pid)
@@ -176,7 +177,7 @@ def serve() -> None:
             stdin.close()
             gc.disable()  # millions of short-lived objects, no cycles: reference counting frees them
             _child(job, out, err, limits.memory_bytes, int(limits.timeout_seconds) + 5)
-        _send(stdout, _wait_child(pid, limits.timeout_seconds))
+        _send(stdout, (_wait_child(pid, limits.timeout_seconds),))
 
 
 class _Server:
@@ -254,7 +255,7 @@ def read_isolated(jobs: Sequence[ReadJob], limits: ReaderLimits, workdir: Path |
                     _servers.append(replacement)
                     finished[index] = _outcome(jobs[index], _SERVER_LOST, Path(out), Path(err), limits)
                 else:
-                    finished[index] = _outcome(jobs[index], answer, Path(out), Path(err), limits)
+                    finished[index] = _outcome(jobs[index], answer[0], Path(out), Path(err), limits)
                 Path(err).unlink(missing_ok=True)
             while next_index in finished:
                 yield finished.pop(next_index)
@@ -292,7 +293,7 @@ def _stderr_reason(err: Path) -> str:
 def failure_reason(exitcode: int | None, stderr_tail: str, limits: ReaderLimits) -> str:
     """Plain words for how a reading child ended without a result."""
     if exitcode is None:
-        return (f"reading did not finish within {limits.timeout_seconds:.0f} s ({TIMEOUT_ENV}); "
+        return (f"reading did not finish within {limits.timeout_seconds:g} s ({TIMEOUT_ENV}); "
                 "stopped: the file is malformed or far larger than an export")
     allocation = "memory allocation of" in stderr_tail or "out of memory" in stderr_tail.lower()
     if exitcode == _EXIT_MEMORY or allocation:

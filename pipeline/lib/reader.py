@@ -224,28 +224,30 @@ def _read_html(path: Path) -> list[RawSheet]:
     sheets = []
     for index, table in enumerate(tables, start=1):
         rows: list[list[Any]] = []
-        below: set[tuple[int, int]] = set()  # cells covered by a rowspan from a row above
+        covered: dict[int, int] = {}  # column -> last row a rowspan from a row above covers it
         nested = table.find(".//table") is not None
         for r, tr in enumerate(table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr") if nested else table.iter("tr")):
-            if spans_left <= 0 and not below:
+            if spans_left <= 0 and not covered:
                 rows.append([(cell.text or "") if not len(cell) else "".join(cell.itertext())
                              for cell in tr.iterchildren("td", "th")])
                 continue
             row: list[Any] = []
             for cell in tr.iterchildren("td", "th"):
-                while below and (r, len(row)) in below:
-                    below.discard((r, len(row)))
+                while covered.get(len(row), -1) >= r:
                     row.append("")
                 colspan, rowspan = cell.get("colspan"), cell.get("rowspan")
                 spans_left -= (colspan is not None) + (rowspan is not None)
                 colspan = _span(colspan) if colspan else 1
-                if rowspan:
-                    for dr in range(1, _span(rowspan)):
-                        below.update((r + dr, len(row) + dc) for dc in range(colspan))
+                rowspan = _span(rowspan) if rowspan else 1
+                for c in range(len(row), len(row) + colspan) if rowspan > 1 else ():
+                    covered[c] = max(covered.get(c, -1), r + rowspan - 1)
                 row.append((cell.text or "") if not len(cell) else "".join(cell.itertext()))
                 if colspan > 1:
                     row.extend([""] * (colspan - 1))
-            below = {(br, bc) for br, bc in below if br > r}  # a rowspan past the row's last cell ends there
+                if len(row) > MAX_COLUMNS + 50:
+                    raise UnreadableFile(f"HTML table {index} has more than {MAX_COLUMNS + 50} columns (limit {MAX_COLUMNS})")
+            # a rowspan past the row's last cell does not pad it, but still covers the rows below
+            covered = {c: last for c, last in covered.items() if last > r}
             rows.append(row)
         width = max((len(row) for row in rows), default=0)
         if width > MAX_COLUMNS + 50:
