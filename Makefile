@@ -21,7 +21,6 @@ sample: install
 
 run: install
 	@if ! ls -d $(RAW_DIR)/[0-9][0-9][0-9][0-9]-Q[1-4] >/dev/null 2>&1; then $(BIN)/python -m pipeline sample --out $(RAW_DIR); fi
-	@$(BIN)/python -m pipeline release-stale-runs
 	@Q=$$($(BIN)/python -m pipeline latest-quarter) && echo "materializing $$Q" && \
 	  $(BIN)/dagster asset materialize -m pipeline.definitions --select '*' --partition $$Q && \
 	  echo && echo "warehouse: $(WAREHOUSE_PATH) (tables indicators, findings, indicator_lineage, stg_*)" && \

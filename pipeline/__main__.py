@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.maintenance import release_stale_runs
 
         released = release_stale_runs(dg.DagsterInstance.get())
-        for run_id in released:
-            print(f"released run {run_id}: its process is gone; marked failed, pool slots freed")
+        for run in released:
+            print(f"released run {run.run_id}: its process ({run.pids}) is gone; marked failed, pool slots freed")
         return 0
     if args.command == "latest-quarter":
         from pipeline.partitions import parse_quarter

@@ -9,17 +9,17 @@ from assets.outputs.annex import annex
 from assets.ingest.assets import ingest_assets
 from assets.ingest.manifest import raw_files
 from assets.reconcile.assets import findings, reconciliation
+from pipeline.executor import in_process_releasing_dead_runs
 from pipeline.resources import resources_from_env
 from pipeline.schedules import quarterly_report_job, quarterly_report_schedule, raw_exports_sensor
 
 ALL_ASSETS = [*ingest_assets, raw_files, reconciliation, indicators, findings, annex]
 
-# In-process: one quarter is a few dozen short steps; a process per step costs ~3.5 s each here (README).
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=[quarterly_report_job],
     schedules=[quarterly_report_schedule],
     sensors=[raw_exports_sensor],
     resources=resources_from_env(),
-    executor=dg.in_process_executor,
+    executor=in_process_releasing_dead_runs,
 )
