@@ -24,7 +24,20 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("quarter")
     explain.add_argument("indicator_id")
     explain.add_argument("--rows", type=Path, help="write the contributing rows to FILE.xlsx or FILE.csv")
+    history = commands.add_parser("history", help="the versions of a quarter's figures and what changed between them")
+    history.add_argument("quarter")
+    history.add_argument("--latest", action="store_true", help="only the latest version and its changes")
     args = parser.parse_args(argv)
+    if args.command == "history":
+        from pipeline.history import HistoryError, history as quarter_history
+        from pipeline.resources import outputs_dir, warehouse_path
+
+        try:
+            print(quarter_history(warehouse_path(), outputs_dir(), args.quarter, args.latest))
+        except (HistoryError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "sample":
         from pipeline.sample.generator import QUARTERS, SEED, generate
 

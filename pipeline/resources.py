@@ -27,6 +27,22 @@ class PipelinePaths(dg.ConfigurableResource):
     def quarter_dir(self, quarter: str) -> Path:
         return Path(self.raw_dir) / quarter
 
+    def require_exports(self, quarter: str) -> Path:
+        """The quarter's folder, when it holds at least one file. Otherwise the step fails before it
+        writes anything: a landing zone that is not mounted, a typo in RAW_DIR or an emptied folder must
+        never replace a quarter's published figures with NULLs."""
+        root, folder = Path(self.raw_dir), self.quarter_dir(quarter)
+        kept = f"nothing was read or written: the published figures, findings and annex of {quarter} are unchanged"
+        if not root.is_dir():
+            raise dg.Failure(description=f"the landing zone {root} (RAW_DIR) does not exist or is not mounted; {kept}",
+                             allow_retries=False)
+        if not folder.is_dir():
+            raise dg.Failure(description=f"{folder} does not exist (no export of {quarter} under RAW_DIR={root}); {kept}",
+                             allow_retries=False)
+        if not any(p.is_file() for p in folder.rglob("*")):
+            raise dg.Failure(description=f"{folder} holds no file; {kept}", allow_retries=False)
+        return folder
+
     def outputs_for(self, quarter: str) -> Path:
         path = Path(self.outputs_dir) / quarter
         path.mkdir(parents=True, exist_ok=True)
@@ -47,13 +63,19 @@ class WarehouseResource(DuckDBResource):
     def get_connection(self):
         log = dg.get_dagster_logger()
         deadline, delay = time.monotonic() + self.lock_timeout_seconds, 0.5
+        try:
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise dg.Failure(description=f"cannot create the warehouse folder {Path(self.database).parent} "
+                             f"(WAREHOUSE_PATH={self.database}): {exc.strerror or exc}", allow_retries=False) from None
         while True:
             try:
                 conn = duckdb.connect(self.database, read_only=False, config=dict(self.connection_config))
                 break
-            except duckdb.IOException as exc:
+            except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException) as exc:
                 if "lock" not in str(exc).lower():
-                    raise
+                    raise dg.Failure(description=f"cannot open the warehouse {self.database} (WAREHOUSE_PATH): "
+                                     f"{warehouse_problem(exc)}", allow_retries=False) from None
                 if time.monotonic() + delay > deadline:
                     raise dg.Failure(
                         description=f"the warehouse {self.database} stayed locked by another process for "
@@ -68,14 +90,28 @@ class WarehouseResource(DuckDBResource):
             conn.close()
 
 
+def warehouse_problem(exc: Exception) -> str:
+    """DuckDB's reason, in the words a data team needs."""
+    text = str(exc)
+    if "not a valid DuckDB database file" in text:
+        return "the file is not a DuckDB database (another program's file? point WAREHOUSE_PATH elsewhere)"
+    if "Permission denied" in text or "Read-only file system" in text:
+        return "no permission to write there (a read-only folder? choose a writable WAREHOUSE_PATH)"
+    return text.removeprefix("IO Error: ")
+
+
 def warehouse_path() -> str:
     return os.environ.get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE_PATH)
+
+
+def outputs_dir() -> str:
+    return os.environ.get("OUTPUTS_DIR") or str(Path(warehouse_path()).parent / "outputs")
 
 
 def resources_from_env() -> dict:
     database = warehouse_path()
     Path(database).parent.mkdir(parents=True, exist_ok=True)
-    outputs = os.environ.get("OUTPUTS_DIR") or str(Path(database).parent / "outputs")
+    outputs = outputs_dir()
     return {
         "paths": PipelinePaths(raw_dir=os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), outputs_dir=outputs,
                                cache_dir=str(Path(database).parent / "cache" / "parsed")),

@@ -1,5 +1,6 @@
 """End to end on the sample quarters: every indicator, finding and lineage count, pinned."""
 
+import duckdb
 import math
 import re
 from pathlib import Path
@@ -94,6 +95,15 @@ def test_rerun_of_a_quarter_leaves_identical_tables_and_other_quarters_untouched
     assert len(before["2020-Q2"]) > 20
     assert materialize_quarter(sample_raw, warehouse, "2020-Q2").success
     assert {q: snapshot(warehouse, q) for q in ("2020-Q1", "2020-Q2")} == before
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    for table in ("indicators", "findings"):  # the re-run is one more version, the same rows as the one before
+        versions = [v for (v,) in conn.execute("SELECT version FROM versions WHERE quarter = '2020-Q2' AND table_name = ? "
+                                              "ORDER BY version", [table]).fetchall()]
+        assert versions == list(range(1, len(versions) + 1)) and len(versions) >= 2
+        last, previous = (conn.execute(f"SELECT * EXCLUDE (version) FROM {table}_history WHERE quarter = '2020-Q2' "
+                                       "AND version = ? ORDER BY ALL", [v]).fetchall() for v in versions[-1:-3:-1])
+        assert last == previous and len(last) > 0
+    conn.close()
 
 
 def test_same_seed_gives_the_same_bytes(sample_raw, tmp_path):

@@ -18,6 +18,7 @@ from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
 from pipeline.lib.sqlfile import run_named
 from pipeline.lib.findings import STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.tablespecs import TABLES
+from pipeline.lib.versions import append_version, change_share, figure_changes, keep_unversioned
 from pipeline.lib.warehouse import column_schema, ensure_table, insert_frame, table_exists
 from pipeline.partitions import quarter_window, quarterly_partitions
 from pipeline.resources import WRITER_POOL
@@ -56,8 +57,10 @@ def missing_tables(conn, quarter: str) -> dict[str, str]:
     return missing
 
 
-def compute_indicators(conn, quarter: str) -> tuple[pd.DataFrame, list[Finding]]:
-    """Replace the quarter's indicators, definitions and lineage in one transaction; return the values."""
+def compute_indicators(conn, quarter: str, run_id: str) -> tuple[pd.DataFrame, list[Finding], int]:
+    """Replace the quarter's indicators, definitions and lineage in one transaction, keeping the figures
+    replaced and recording the new ones as a version of `run_id`; return the values, the findings and
+    the version."""
     start, end = quarter_window(quarter)
     params = {"quarter": quarter, "start": start, "end": end}
     missing = missing_tables(conn, quarter)
@@ -68,6 +71,7 @@ def compute_indicators(conn, quarter: str) -> tuple[pd.DataFrame, list[Finding]]
     definitions, findings = [], []
     conn.execute("BEGIN TRANSACTION")
     try:
+        keep_unversioned(conn, "indicators", INDICATOR_COLUMNS, quarter)
         for table in ("indicators", "indicator_definitions", "indicator_lineage"):
             conn.execute(f"DELETE FROM {table} WHERE quarter = ?", [quarter])
         for indicator in INDICATORS:
@@ -114,6 +118,7 @@ def compute_indicators(conn, quarter: str) -> tuple[pd.DataFrame, list[Finding]]
             for n, i in enumerate(INDICATORS, start=1)
         ])
         insert_frame(conn, "indicators", frame, INDICATOR_COLUMNS)
+        version = append_version(conn, "indicators", INDICATOR_COLUMNS, quarter, run_id)
         insert_frame(conn, "indicator_definitions", pd.DataFrame(definitions), DEFINITION_COLUMNS)
         ensure_table(conn, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS)
         conn.execute(f"DELETE FROM {STAGE_FINDINGS} WHERE quarter = ? AND stage = ?", [quarter, STAGE])
@@ -124,7 +129,7 @@ def compute_indicators(conn, quarter: str) -> tuple[pd.DataFrame, list[Finding]]
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return frame, findings
+    return frame, findings, version
 
 
 def _lineage_files(conn, quarter: str, indicator_id: str, tables: tuple[str, ...]) -> list[dict]:
@@ -156,19 +161,37 @@ FIGURE_TABLES = [t.staging_table for t in TABLES if t.figures]
     kinds={"duckdb", "sql"},
     pool=WRITER_POOL,
     deps=[*FIGURE_TABLES, "reconciliation"],
-    check_specs=[dg.AssetCheckSpec("all_indicators_present", asset="indicators", blocking=True,
-                                   description="Every indicator of the spec has a row for the quarter.")],
+    check_specs=[
+        dg.AssetCheckSpec("all_indicators_present", asset="indicators", blocking=True,
+                          description="Every indicator of the spec has a row for the quarter."),
+        dg.AssetCheckSpec("figures_kept_since_last_version", asset="indicators",
+                          description="No figure that had a value became NULL (ERROR), and none moved by more than "
+                          "FIGURE_CHANGE_ALERT (default 50%) of its previous value (WARN), since the previous "
+                          "version of the quarter (`python -m pipeline history QUARTER`)."),
+    ],
 )
 def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Every figure of the report for the quarter (contract of `shared/spec/indicators.md`), computed by
-    the definitions in `assets/indicators/definitions.py`; lineage in `indicator_lineage`."""
+    the definitions in `assets/indicators/definitions.py`; lineage in `indicator_lineage`. The figures it
+    replaces stay in `indicators_history` (`pipeline.lib.versions`)."""
     quarter = context.partition_key
+    try:
+        share = change_share()
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     with duckdb.get_connection() as conn:
-        frame, findings = compute_indicators(conn, quarter)
+        frame, findings, version = compute_indicators(conn, quarter, context.run.run_id)
         present = {r[0] for r in conn.execute(
             "SELECT indicator_id FROM indicators WHERE quarter = ?", [quarter]).fetchall()}
+        changes = figure_changes(conn, quarter, version, share)
     for finding in findings:
         context.log.warning(finding.message)
+    alarming = changes[changes.kind.isin(["became NULL", "moved"])]
+    if len(alarming):
+        context.log.warning(
+            f"{len(alarming)} figure(s) of {quarter} became NULL or moved by more than {share:.0%} since version "
+            f"{int(alarming.from_version.iloc[0])}: " + "; ".join(_change_text(c) for c in alarming.itertuples())
+            + f" (python -m pipeline history {quarter})")
     expected = set(INDICATORS_BY_ID)
     shown = frame.assign(value=frame["value"].map(lambda v: None if pd.isna(v) else round(v, 4)))
     yield dg.MaterializeResult(
@@ -184,6 +207,8 @@ def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
                                                dg.TableColumn("value", "float"), dg.TableColumn("unit")]),
             ),
             "null_indicators": [i for i, v in zip(frame.indicator_id, frame.value) if pd.isna(v)],
+            "version": version,
+            "changed_since_previous_version": len(changes),
         }
     )
     yield dg.AssetCheckResult(
@@ -192,3 +217,22 @@ def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"missing": sorted(expected - present), "present": len(present)},
     )
+    became_null = changes[changes.kind == "became NULL"]
+    yield dg.AssetCheckResult(
+        check_name="figures_kept_since_last_version",
+        passed=alarming.empty,
+        severity=dg.AssetCheckSeverity.ERROR if len(became_null) else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "version": version,
+            "became_null": len(became_null),
+            "moved": int((changes.kind == "moved").sum()),
+            "limit": f"{share:.0%}",
+            "changes": dg.MetadataValue.md("\n".join(f"- {_change_text(c)}" for c in alarming.itertuples()) or "none"),
+        },
+    )
+
+
+def _change_text(change) -> str:
+    def shown(value):
+        return "NULL" if pd.isna(value) else f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return f"{change.indicator_id} {shown(change.before)} -> {shown(change.after)} ({change.kind})"

@@ -18,6 +18,7 @@ from dagster_duckdb import DuckDBResource
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.staging import Registry, SourceResult, stage_source, staging_columns
 from pipeline.lib.agencies import registry_keys
+from pipeline.lib.isolation import LimitsError
 from pipeline.lib.tablespecs import SOURCES, TableSpec
 from pipeline.lib.warehouse import column_schema, replace_partition, table_exists
 from pipeline.partitions import quarter_window, quarterly_partitions
@@ -135,10 +136,14 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
     )
     def ingest(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
         quarter = context.partition_key
+        quarter_dir = paths.require_exports(quarter)
         with duckdb.get_connection() as conn:
             registry = None if source == "agencies" else load_registry(conn, quarter)
-            result = stage_source(quarter, quarter_window(quarter), paths.quarter_dir(quarter), source, specs, registry,
-                                  Path(paths.cache_dir) if paths.cache_dir else None)
+            try:
+                result = stage_source(quarter, quarter_window(quarter), quarter_dir, source, specs, registry,
+                                      Path(paths.cache_dir) if paths.cache_dir else None)
+            except LimitsError as exc:
+                raise dg.Failure(description=str(exc), allow_retries=False) from None
             if source != "agencies" and registry is None and any(s.agency_columns for s in specs):
                 result.findings.append(Finding(
                     "registry_missing", "error", source,

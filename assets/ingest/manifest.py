@@ -67,7 +67,7 @@ def raw_files(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: D
     with duckdb.get_connection() as conn:
         ensure_table(conn, "file_loads", FILE_LOADS_COLUMNS)
         loads = conn.execute("SELECT * FROM file_loads WHERE quarter = ?", [quarter]).df()
-        manifest, findings = build_manifest(quarter, paths.quarter_dir(quarter), loads)
+        manifest, findings = build_manifest(quarter, paths.require_exports(quarter), loads)
         replace_partition(conn, [
             ("raw_files", RAW_FILES_COLUMNS, manifest, {"quarter": quarter}),
             (STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS,

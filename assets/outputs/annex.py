@@ -17,6 +17,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
+from pipeline.lib.versions import keep_previous_file
 from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.partitions import parse_quarter, previous_quarter, quarterly_partitions
 from pipeline.resources import WRITER_POOL, PipelinePaths
@@ -293,7 +294,8 @@ def _sources_sheet(w: AnnexWriter, conn, quarter: str) -> int:
 
 
 def build_annex(conn, quarter: str, target: Path) -> dict:
-    """Write the annex to `target` atomically (a temporary file renamed over it); return a summary."""
+    """Write the annex to `target` atomically (a temporary file renamed over it), the earlier file, when
+    it differs, kept under `versions/` with its date; return a summary."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     w = AnnexWriter(partial, quarter)
@@ -310,7 +312,9 @@ def build_annex(conn, quarter: str, target: Path) -> dict:
     summary["findings"] = _findings_sheet(w, conn, quarter)
     _sources_sheet(w, conn, quarter)
     w.close()
+    kept = keep_previous_file(target, partial)
     os.replace(partial, target)
+    summary["previous_version_kept"] = str(kept) if kept else "none"
     return summary
 
 

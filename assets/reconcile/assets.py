@@ -104,12 +104,14 @@ def findings(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             "ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, source, file, sheet, row",
             [quarter],
         ).df()
-        replace_partition(conn, [("findings", FINDINGS_COLUMNS, frame, {"quarter": quarter})])
+        version = replace_partition(conn, [("findings", FINDINGS_COLUMNS, frame, {"quarter": quarter})],
+                                    versioned_run=context.run.run_id)["findings"]
     counts = frame.severity.value_counts().to_dict()
     errors = frame[frame.severity == "error"]
     yield dg.MaterializeResult(metadata={
         "dagster/row_count": len(frame),
         "dagster/column_schema": column_schema(FINDINGS_COLUMNS),
+        "version": version,
         **{f"{s}s": int(counts.get(s, 0)) for s in ("error", "warning", "info")},
     })
     yield dg.AssetCheckResult(

@@ -57,22 +57,34 @@ def insert_frame(conn, table: str, frame: pd.DataFrame, columns: dict[str, str])
         conn.unregister("_frame")
 
 
-def replace_partition(conn, writes: Iterable[tuple[str, dict[str, str], pd.DataFrame, dict]]) -> None:
+def replace_partition(conn, writes: Iterable[tuple[str, dict[str, str], pd.DataFrame, dict]],
+                      versioned_run: str | None = None) -> dict[str, int]:
     """In one transaction, for each (table, columns, frame, where): delete the rows matching `where`
-    (e.g. {"quarter": "2020-Q2"}) and insert `frame`. A crash leaves the previous state whole."""
+    (e.g. {"quarter": "2020-Q2"}) and insert `frame`. A crash leaves the previous state whole.
+    With `versioned_run`, each table is a published one whose partition is the quarter: what it held is
+    kept, and what is written recorded as a new version of that run (`pipeline.lib.versions`); returns
+    table -> version."""
+    from pipeline.lib.versions import append_version, keep_unversioned
+
     writes = list(writes)
+    versions = {}
     for table, columns, _, _ in writes:
         ensure_table(conn, table, columns)
     conn.execute("BEGIN TRANSACTION")
     try:
         for table, columns, frame, where in writes:
+            if versioned_run:
+                keep_unversioned(conn, table, columns, where["quarter"])
             conditions = " AND ".join(f"{c} = ?" for c in where)
             conn.execute(f"DELETE FROM {table} WHERE {conditions}", list(where.values()))
             insert_frame(conn, table, frame, columns)
+            if versioned_run:
+                versions[table] = append_version(conn, table, columns, where["quarter"], versioned_run)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    return versions
 
 
 def column_schema(columns: dict[str, str]) -> dg.TableSchema:

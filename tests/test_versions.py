@@ -1,0 +1,123 @@
+"""No run loses published figures: a missing or empty quarter fails before writing, and every run keeps
+what it replaces as a version that `python -m pipeline history` lists."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import ROOT, materialize_quarter, snapshot
+
+
+@pytest.fixture(scope="module")
+def two_versions(tmp_path_factory):
+    """The constructed 2020-Q2 materialized (v1), then again with its mailbox export withdrawn (v2)."""
+    from tests.constructed import build_constructed
+
+    root = tmp_path_factory.mktemp("versions")
+    build_constructed(root / "raw")
+    warehouse = root / "wh" / "warehouse.duckdb"
+    for quarter in ("2020-Q1", "2020-Q2"):
+        assert materialize_quarter(root / "raw", warehouse, quarter).success
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    first = dict(conn.execute("SELECT indicator_id, value FROM indicators WHERE quarter = '2020-Q2'").fetchall())
+    conn.close()
+    first_annex = (root / "wh" / "outputs" / "2020-Q2" / "phu-luc-2020-Q2.xlsx").read_bytes()
+    for path in (root / "raw" / "2020-Q2" / "mail").iterdir():
+        path.unlink()
+    second = materialize_quarter(root / "raw", warehouse, "2020-Q2")
+    assert second.success
+    return root, warehouse, first, first_annex, second
+
+
+def test_a_run_with_a_source_emptied_keeps_the_first_version_recoverable(two_versions):
+    _, warehouse, first, _, _ = two_versions
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    current = dict(conn.execute("SELECT indicator_id, value FROM indicators WHERE quarter = '2020-Q2'").fetchall())
+    assert current["mail.mailboxes"] is None and first["mail.mailboxes"] == 4
+    kept = dict(conn.execute("SELECT indicator_id, value FROM indicators_history WHERE quarter = '2020-Q2' AND version = 1").fetchall())
+    assert kept == first
+    assert conn.execute("SELECT count(*) FROM findings_history WHERE quarter = '2020-Q2' AND version = 1").fetchone()[0] \
+        == conn.execute("SELECT row_count FROM versions WHERE quarter = '2020-Q2' AND table_name = 'findings' AND version = 1").fetchone()[0] > 0
+    assert conn.execute("SELECT table_name, max(version) FROM versions WHERE quarter = '2020-Q2' GROUP BY 1 ORDER BY 1").fetchall() == [
+        ("findings", 2), ("indicators", 2)]
+    conn.close()
+
+
+def test_the_earlier_annex_is_kept_under_a_dated_name(two_versions):
+    root, _, _, first_annex, _ = two_versions
+    kept = list((root / "wh" / "outputs" / "2020-Q2" / "versions").glob("phu-luc-2020-Q2-*.xlsx"))
+    assert len(kept) == 1 and kept[0].read_bytes() == first_annex
+    assert (root / "wh" / "outputs" / "2020-Q2" / "phu-luc-2020-Q2.xlsx").read_bytes() != first_annex
+
+
+def test_a_figure_turned_null_fails_the_figures_check_as_an_error(two_versions):
+    import dagster as dg
+
+    *_, second = two_versions
+    evaluation = next(e for e in second.get_asset_check_evaluations() if e.check_name == "figures_kept_since_last_version")
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert evaluation.metadata["became_null"].value == 2  # mail.created, mail.mailboxes
+    assert "mail.mailboxes 4 -> NULL (became NULL)" in evaluation.metadata["changes"].value
+
+
+def _cli(env, *args):
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_history_lists_the_versions_and_what_changed(two_versions):
+    import os
+
+    root, warehouse, first, *_ = two_versions
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "OUTPUTS_DIR": str(root / "wh" / "outputs")}
+    done = _cli(env, "history", "2020-Q2")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "2020-Q2: 2 version(s) of the figures (current: v2)" in out
+    nulls = sum(v is None for v in first.values())
+    assert f"57 figures, {nulls} NULL" in out and f"57 figures, {nulls + 2} NULL" in out
+    assert "changes in v2 (from v1)" in out
+    assert [l.split()[1:5] for l in out.splitlines() if l.strip().startswith("!!")] == [
+        ["mail.created", "1", "->", "NULL"], ["mail.mailboxes", "4", "->", "NULL"]]
+    assert "earlier annex: " in out and "/versions/phu-luc-2020-Q2-" in out
+    latest = _cli(env, "history", "2020-Q2", "--latest").stdout
+    assert latest.splitlines()[0].startswith("  v2 ") and "mail.mailboxes" in latest
+    refused = _cli(env, "history", "2020-Q3")
+    assert refused.returncode == 2 and refused.stderr.strip() == (
+        f"error: no version of 2020-Q3 in {warehouse}: the quarter was never materialized")
+
+
+@pytest.mark.parametrize("damage", ["raw_dir_missing", "quarter_missing", "quarter_empty"])
+def test_a_missing_or_empty_quarter_fails_before_writing_anything(two_versions, tmp_path, damage):
+    root, warehouse, *_ = two_versions
+    raw = tmp_path / "raw"
+    if damage == "quarter_missing":
+        raw.mkdir()
+    elif damage == "quarter_empty":
+        (raw / "2020-Q2" / "mail").mkdir(parents=True)
+    copy = tmp_path / "wh" / "warehouse.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(warehouse, copy)
+    before = snapshot(copy, "2020-Q2"), _history_rows(copy)
+    result = materialize_quarter(raw, copy, "2020-Q2", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.step_failure_data.error.message
+    assert "nothing was read or written: the published figures, findings and annex of 2020-Q2 are unchanged" in message
+    assert {"raw_dir_missing": "(RAW_DIR) does not exist", "quarter_missing": "does not exist (no export of 2020-Q2",
+            "quarter_empty": "holds no file"}[damage] in message
+    assert (snapshot(copy, "2020-Q2"), _history_rows(copy)) == before
+
+
+def _history_rows(warehouse: Path):
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return conn.execute("SELECT table_name, version, row_count FROM versions ORDER BY ALL").fetchall()
+    finally:
+        conn.close()
