@@ -19,12 +19,10 @@ install: $(VENV)/.installed
 sample: install
 	$(BIN)/python -m pipeline sample --out $(RAW_DIR)
 
+# make run [QUARTER=YYYY-Qn]: checks, then materializes the quarter (default: the newest folder under RAW_DIR)
 run: install
 	@if ! ls -d $(RAW_DIR)/[0-9][0-9][0-9][0-9]-Q[1-4] >/dev/null 2>&1; then $(BIN)/python -m pipeline sample --out $(RAW_DIR); fi
-	@Q=$$($(BIN)/python -m pipeline latest-quarter) && echo "materializing $$Q" && \
-	  $(BIN)/dagster asset materialize -m pipeline.definitions --select '*' --partition $$Q && \
-	  echo && echo "warehouse: $(WAREHOUSE_PATH) (tables indicators, findings, indicator_lineage, stg_*)" && \
-	  echo "annex:     $$(dirname $(WAREHOUSE_PATH))/outputs/$$Q/phu-luc-$$Q.xlsx"
+	@$(BIN)/python -m pipeline run $(QUARTER)
 
 test: install
 	$(BIN)/python -m pytest

@@ -1,113 +1,212 @@
-"""Command line: `python -m pipeline sample [--out DIR]`, `explain QUARTER INDICATOR_ID [--rows FILE]`, `latest-quarter`."""
+"""Command line of the pipeline (`python -m pipeline COMMAND`; `--help` lists the commands).
+
+Bad input (a quarter that does not exist, a missing landing zone, an unusable warehouse, an unknown
+indicator, a bad setting) is one line on stderr and exit status 2; an unexpected failure is one line
+naming the file that holds its details, and exit status 1. Never a bare traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import subprocess
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+class UserError(Exception):
+    """A reason the command cannot do what was asked, for the user."""
+
+
+def _raw_dir() -> Path:
+    from pipeline.resources import DEFAULT_RAW_DIR
+
+    return Path(os.environ.get("RAW_DIR", DEFAULT_RAW_DIR))
+
+
+def _materialize(quarter: str, capture: bool) -> subprocess.CompletedProcess:
+    dagster = Path(sys.executable).with_name("dagster")
+    return subprocess.run([str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
+                           "--partition", quarter], capture_output=capture, text=True)
+
+
+def cmd_sample(args) -> int:
+    from pipeline.sample.generator import QUARTERS, SEED, generate
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
+    started = time.perf_counter()
+    try:
+        generate(out, SEED if args.seed is None else args.seed)
+    except OSError as exc:
+        raise UserError(f"cannot write the sample under {out}: {exc.strerror or exc}") from None
+    print(f"wrote {', '.join(QUARTERS)} under {out}/ in {time.perf_counter() - started:.1f} s "
+          f"(ground truth in {out}/sample-truth/)")
+    return 0
+
+
+def cmd_run(args) -> int:
+    """One quarter (by default the newest folder under RAW_DIR), checked first, then the contract command."""
+    from pipeline.preflight import check_run
+
+    quarter = args.quarter or _latest_quarter()
+    check_run([quarter], _raw_dir())
+    print(f"materializing {quarter}", flush=True)
+    done = _materialize(quarter, capture=False)
+    if done.returncode:
+        print(f"error: the run of {quarter} failed (its log is above)", file=sys.stderr)
+        return 1
+    from pipeline.history import history
+    from pipeline.resources import outputs_dir, warehouse_path
+
+    print(f"\nwarehouse: {warehouse_path()} (tables indicators, findings, indicator_lineage, stg_*)")
+    print(f"annex:     {Path(outputs_dir()) / quarter / f'phu-luc-{quarter}.xlsx'}")
+    print(f"this version of {quarter}:\n{history(warehouse_path(), outputs_dir(), quarter, latest_only=True)}")
+    return 0
+
+
+def cmd_backfill(args) -> int:
+    from pipeline.partitions import parse_quarter, quarter_keys
+    from pipeline.preflight import check_run, partition_key
+
+    first, last = partition_key(args.first, _raw_dir()), partition_key(args.last, _raw_dir())
+    if parse_quarter(first) > parse_quarter(last):
+        raise UserError(f"{first} comes after {last}: give the earlier quarter first")
+    quarters = check_run([q for q in quarter_keys(last) if parse_quarter(q) >= parse_quarter(first)], _raw_dir())
+    failed = []
+    for n, quarter in enumerate(quarters, start=1):
+        print(f"[{n}/{len(quarters)}] materializing {quarter}", flush=True)
+        done = _materialize(quarter, capture=True)
+        print(f"[{n}/{len(quarters)}] {quarter}: {'ok' if done.returncode == 0 else 'FAILED'}", flush=True)
+        if done.returncode:
+            failed.append(quarter)
+            print(done.stderr[-2000:], file=sys.stderr)
+    if failed:
+        print(f"failed quarters: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_explain(args) -> int:
+    from pipeline.explain import explain, write_rows
+    from pipeline.resources import warehouse_path
+
+    text, rows = explain(warehouse_path(), str(_raw_dir()), args.quarter, args.indicator_id)
+    print(text)
+    if not rows.empty:
+        print("  contributing rows per file:")
+        for (table, file), count in rows.groupby(["staging_table", "file"]).size().items():
+            print(f"    {file}: {count:,} rows ({table})")
+    if args.rows:
+        if args.rows.suffix.lower() not in (".csv", ".xlsx"):
+            raise UserError(f"--rows {args.rows}: give a .xlsx or .csv file name")
+        try:
+            write_rows(rows, args.rows)
+        except OSError as exc:
+            raise UserError(f"cannot write {args.rows}: {exc.strerror or exc}") from None
+        print(f"wrote {len(rows):,} contributing rows to {args.rows}")
+    return 0
+
+
+def cmd_history(args) -> int:
+    from pipeline.history import history
+    from pipeline.resources import outputs_dir, warehouse_path
+
+    print(history(warehouse_path(), outputs_dir(), args.quarter, args.latest))
+    return 0
+
+
+def cmd_check(args) -> int:
+    from pipeline.check import check
+
+    return check(args.paths)
+
+
+def cmd_release(args) -> int:
+    import dagster as dg
+
+    from pipeline.maintenance import release_stale_runs
+
+    for run in release_stale_runs(dg.DagsterInstance.get()):
+        print(f"released run {run.run_id}: its process ({run.pids}) is gone; marked failed, pool slots freed")
+    return 0
+
+
+def _latest_quarter() -> str:
+    from pipeline.partitions import quarters_with_exports
+
+    quarters = quarters_with_exports(_raw_dir())
+    if not quarters:
+        raise UserError(f"no quarter folder (YYYY-Qn) under {_raw_dir()}/ (RAW_DIR)")
+    return quarters[-1]
+
+
+def cmd_latest(args) -> int:
+    print(_latest_quarter())
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m pipeline", description="Trà Vinh quarterly report pipeline.")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sample = commands.add_parser("sample", help="write the deterministic sample exports (2020-Q1, 2020-Q2)")
     sample.add_argument("--out", default=os.environ.get("RAW_DIR", "raw"), help="raw root (default: $RAW_DIR or raw/)")
     sample.add_argument("--seed", type=int, default=None)
-    commands.add_parser("latest-quarter", help="print the newest quarter folder under $RAW_DIR")
-    commands.add_parser("release-stale-runs", help="fail runs whose process died and free their pool slots")
+    sample.set_defaults(handler=cmd_sample)
+    run = commands.add_parser("run", help="check, then materialize one quarter (default: the newest folder under RAW_DIR)")
+    run.add_argument("quarter", nargs="?")
+    run.set_defaults(handler=cmd_run)
     backfill = commands.add_parser("backfill", help="materialize every quarter from FIRST to LAST, one run each")
     backfill.add_argument("first")
     backfill.add_argument("last")
+    backfill.set_defaults(handler=cmd_backfill)
     explain = commands.add_parser("explain", help="how a figure was computed, down to the raw rows")
     explain.add_argument("quarter")
     explain.add_argument("indicator_id")
     explain.add_argument("--rows", type=Path, help="write the contributing rows to FILE.xlsx or FILE.csv")
+    explain.set_defaults(handler=cmd_explain)
     history = commands.add_parser("history", help="the versions of a quarter's figures and what changed between them")
     history.add_argument("quarter")
     history.add_argument("--latest", action="store_true", help="only the latest version and its changes")
-    args = parser.parse_args(argv)
-    if args.command == "history":
-        from pipeline.history import HistoryError, history as quarter_history
-        from pipeline.resources import outputs_dir, warehouse_path
+    history.set_defaults(handler=cmd_history)
+    check = commands.add_parser("check", help="what the pipeline would make of files (or folders) before they go into raw/")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.set_defaults(handler=cmd_check)
+    commands.add_parser("latest-quarter", help="print the newest quarter folder under $RAW_DIR").set_defaults(handler=cmd_latest)
+    commands.add_parser("release-stale-runs", help="fail runs whose process died and free their pool slots"
+                        ).set_defaults(handler=cmd_release)
+    return main
 
-        try:
-            print(quarter_history(warehouse_path(), outputs_dir(), args.quarter, args.latest))
-        except (HistoryError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+
+def main(argv: list[str] | None = None) -> int:
+    from pipeline.check import CheckError
+    from pipeline.explain import ExplainError
+    from pipeline.history import HistoryError
+    from pipeline.lib.isolation import LimitsError
+    from pipeline.preflight import PreflightError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (UserError, CheckError, ExplainError, HistoryError, LimitsError, PreflightError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the output was piped into `head`: not a failure
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    if args.command == "sample":
-        from pipeline.sample.generator import QUARTERS, SEED, generate
-
-        started = time.perf_counter()
-        generate(Path(args.out), SEED if args.seed is None else args.seed)
-        print(f"wrote {', '.join(QUARTERS)} under {args.out}/ in {time.perf_counter() - started:.1f} s "
-              f"(ground truth in {args.out}/sample-truth/)")
-        return 0
-    if args.command == "explain":
-        from pipeline.explain import ExplainError, explain, write_rows
-        from pipeline.resources import DEFAULT_RAW_DIR, warehouse_path
-
-        try:
-            text, rows = explain(warehouse_path(), os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), args.quarter, args.indicator_id)
-        except ExplainError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        print(text)
-        if not rows.empty:
-            print("  contributing rows per file:")
-            for (table, file), count in rows.groupby(["staging_table", "file"]).size().items():
-                print(f"    {file}: {count:,} rows ({table})")
-        if args.rows:
-            write_rows(rows, args.rows)
-            print(f"wrote {len(rows):,} contributing rows to {args.rows}")
-        return 0
-    if args.command == "backfill":
-        import subprocess
-
-        from pipeline.partitions import quarter_keys
-
-        quarters = [q for q in quarter_keys(args.last) if q >= args.first]
-        dagster = Path(sys.executable).with_name("dagster")
-        failed = []
-        for n, quarter in enumerate(quarters, start=1):
-            print(f"[{n}/{len(quarters)}] materializing {quarter}", flush=True)
-            done = subprocess.run([str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
-                                   "--partition", quarter], capture_output=True, text=True)
-            print(f"[{n}/{len(quarters)}] {quarter}: {'ok' if done.returncode == 0 else 'FAILED'}", flush=True)
-            if done.returncode:
-                failed.append(quarter)
-                print(done.stderr[-2000:], file=sys.stderr)
-        if failed:
-            print(f"failed quarters: {', '.join(failed)}", file=sys.stderr)
-        return 1 if failed else 0
-    if args.command == "release-stale-runs":
-        import dagster as dg
-
-        from pipeline.maintenance import release_stale_runs
-
-        released = release_stale_runs(dg.DagsterInstance.get())
-        for run in released:
-            print(f"released run {run.run_id}: its process ({run.pids}) is gone; marked failed, pool slots freed")
-        return 0
-    if args.command == "latest-quarter":
-        from pipeline.partitions import parse_quarter
-
-        root = Path(os.environ.get("RAW_DIR", "raw"))
-        quarters = []
-        for p in root.iterdir() if root.is_dir() else []:
-            try:
-                quarters.append((parse_quarter(p.name), p.name))
-            except ValueError:
-                continue
-        if not quarters:
-            print(f"no quarter folder (YYYY-Qn) under {root}/", file=sys.stderr)
-            return 1
-        print(max(quarters)[1])
-        return 0
-    return 2
+    except Exception as exc:
+        report = Path(tempfile.gettempdir()) / f"pipeline-error-{dt.datetime.now():%Y%m%d-%H%M%S}.txt"
+        report.write_text(traceback.format_exc(), encoding="utf-8")
+        print(f"error: unexpected failure of `{args.command}`: {type(exc).__name__}: {exc} (details in {report})",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

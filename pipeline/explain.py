@@ -15,6 +15,8 @@ import duckdb
 import pandas as pd
 
 from pipeline.lib.reader import sha256_of
+from pipeline.partitions import parse_quarter
+from pipeline.resources import warehouse_problem
 
 
 class ExplainError(Exception):
@@ -22,9 +24,12 @@ class ExplainError(Exception):
 
 
 def _open(warehouse: str) -> duckdb.DuckDBPyConnection:
-    if not Path(warehouse).exists():
+    if not Path(warehouse).is_file():
         raise ExplainError(f"no warehouse at {warehouse} (set WAREHOUSE_PATH, or materialize a quarter first)")
-    return duckdb.connect(warehouse, read_only=True)
+    try:
+        return duckdb.connect(warehouse, read_only=True)
+    except duckdb.Error as exc:
+        raise ExplainError(f"cannot open the warehouse {warehouse} (WAREHOUSE_PATH): {warehouse_problem(exc)}") from None
 
 
 def contributing_rows(conn, quarter: str, indicator_id: str) -> pd.DataFrame:
@@ -47,6 +52,10 @@ def contributing_rows(conn, quarter: str, indicator_id: str) -> pd.DataFrame:
 
 
 def explain(warehouse: str, raw_dir: str, quarter: str, indicator_id: str) -> tuple[str, pd.DataFrame]:
+    try:
+        parse_quarter(quarter)
+    except ValueError as exc:
+        raise ExplainError(str(exc)) from None
     conn = _open(warehouse)
     try:
         quarters = [q for (q,) in conn.execute("SELECT DISTINCT quarter FROM indicators ORDER BY 1").fetchall()]

@@ -15,6 +15,7 @@ import duckdb
 from pipeline.lib.versions import VERSIONS_TABLE, change_share, figure_changes
 from pipeline.lib.warehouse import table_exists
 from pipeline.partitions import parse_quarter
+from pipeline.resources import warehouse_problem
 
 
 class HistoryError(Exception):
@@ -37,7 +38,7 @@ def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = 
     try:
         conn = duckdb.connect(warehouse, read_only=True)
     except duckdb.Error as exc:
-        raise HistoryError(f"cannot open the warehouse {warehouse}: {exc}") from None
+        raise HistoryError(f"cannot open the warehouse {warehouse} (WAREHOUSE_PATH): {warehouse_problem(exc)}") from None
     try:
         if not table_exists(conn, VERSIONS_TABLE):
             raise HistoryError(f"the warehouse {warehouse} has no version history yet (materialize a quarter first)")

@@ -692,8 +692,9 @@ def read_file(path: Path, relative: str, source: str, specs: tuple[TableSpec, ..
 def rejected_result(path: Path, relative: str, source: str, reason: str, sha256: str | None = None,
                     fmt: str | None = None) -> FileResult:
     """A file refused whole: no table, one `unreadable_file` error finding giving the reason."""
-    size = path.stat().st_size if path.exists() else 0
-    return FileResult(relative, sha256 or sha256_of(path), size, fmt, outcome="rejected", reason=reason,
+    size = path.stat().st_size
+    return FileResult(relative, sha256 or sha256_of(path), size, fmt or (detect_format(path) if size else None),
+                      outcome="rejected", reason=reason,
                       findings=[Finding("unreadable_file", "error", source, f"file not loaded: {reason}", relative)])
 
 

@@ -1,0 +1,113 @@
+"""`python -m pipeline check PATH [PATH…]`: what the pipeline would make of an agency's files, before they go
+into `raw/`.
+
+For each file (a folder stands for every file under it): the format its bytes show, its sheets, the table
+of the spec each sheet matched (or the labels it lacks), the rows read, and the findings the reader would
+give. A file in a source folder (`…/mail/x.xlsx`) is matched against that folder's tables, any other
+against every table of the spec. Under a quarter folder (`…/2020-Q2/…`) rows dated outside the quarter and
+duplicates within the file are reported too (agency names are matched during the run, against the
+quarter's registry). The file is read in an isolated child, like in a run: a hostile file is a finding.
+Exit status 1 when a file, a sheet or a row would be refused (an error finding), else 0.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.lib.isolation import ReaderLimits, ReadJob, read_isolated
+from pipeline.lib.reader import FileResult, is_ignored_name
+from pipeline.lib.staging import clean_table
+from pipeline.lib.tablespecs import SOURCES, TABLES, TABLES_BY_NAME
+from pipeline.partitions import quarter_window
+
+_QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
+
+
+class CheckError(Exception):
+    """A path that cannot be checked at all (it does not exist)."""
+
+
+def files_of(paths: list[str]) -> list[Path]:
+    found = []
+    for given in paths:
+        path = Path(given)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            raise CheckError(f"{given}: no such file or folder")
+    return found
+
+
+def _source_and_quarter(path: Path) -> tuple[str | None, str | None]:
+    parts = path.resolve().parts
+    source = parts[-2] if len(parts) > 1 and parts[-2] in SOURCES else None
+    quarter = next((p for p in reversed(parts[:-1]) if _QUARTER.match(p)), None)
+    return source, quarter
+
+
+def _staging_findings(result: FileResult, quarter: str | None) -> list:
+    """Duplicates by key within the file, and rows dated outside its quarter (when the path names one)."""
+    if quarter is None:
+        return []
+    found = []
+    for table, frame in result.tables.items():
+        if len(frame):
+            framed = frame.assign(_file=result.path, _sha256=result.sha256)
+            found += clean_table(TABLES_BY_NAME[table], framed, quarter, quarter_window(quarter), None)[1]
+    return found
+
+
+def describe(path: Path, result: FileResult, quarter: str | None) -> tuple[list[str], bool]:
+    """Lines for one file, and whether it has an error finding."""
+    lines = [f"{path}"]
+    if result.outcome == "rejected" and not result.sheets:
+        lines.append(f"  format: {result.format or 'not a spreadsheet'}; {result.size:,} bytes; sha256 {result.sha256[:12]}")
+    else:
+        lines.append(f"  format: {result.format}; {result.size:,} bytes; sha256 {result.sha256[:12]}; "
+                     f"sheets: {', '.join(repr(s) for s in result.sheets) or 'none'}")
+    matched = {sheet: table for table, sheets in result.loaded_sheets.items() for sheet in sheets}
+    for sheet in result.sheets:
+        if sheet in matched:
+            table = TABLES_BY_NAME[matched[sheet]]
+            frame = result.tables[table.name]
+            rows = int((frame["_sheet"] == sheet).sum()) if "_sheet" in frame else len(frame)
+            lines.append(f"  sheet {sheet!r}: table {table.name} ({table.title}), {rows:,} rows read")
+        else:
+            lack = [f for f in result.findings if f.sheet == sheet and f.check_id == "missing_labels"]
+            lines.append(f"  sheet {sheet!r}: " + (lack[0].message if lack else "no table of the spec (ignored)"))
+    findings = result.findings + _staging_findings(result, quarter)
+    for finding in findings:
+        where = "".join(f" {k} {v}" for k, v in (("sheet", finding.sheet), ("row", finding.row)) if v)
+        lines.append(f"  {finding.severity.upper():7} {finding.check_id}{where}: {finding.message}")
+    errors = any(f.severity == "error" for f in findings)
+    verdict = {"loaded": "would load", "ignored": "would be ignored (no table of the spec)",
+               "rejected": "would be REFUSED"}[result.outcome]
+    if result.outcome == "loaded" and errors:
+        verdict += ", with rows or sheets REFUSED"
+    lines.append(f"  => {verdict}")
+    return lines, errors or result.outcome == "rejected"
+
+
+def check(paths: list[str], out=print) -> int:
+    files = files_of(paths)
+    if not files:
+        raise CheckError(f"no file under {', '.join(paths)}")
+    jobs, quarters = [], {}
+    for path in files:
+        if not is_ignored_name(path.name):
+            source, quarters[path] = _source_and_quarter(path)
+            jobs.append(ReadJob(path, path.name, source or "?", SOURCES[source] if source else TABLES))
+    results = {o.job.path: o.result for o in read_isolated(jobs, ReaderLimits.from_env())}
+    refused = 0
+    for path in files:
+        if path not in results:
+            out(f"{path}\n  => ignored: an Excel lock file or a hidden file, never read")
+            continue
+        lines, bad = describe(path, results[path], quarters[path])
+        refused += bad
+        out("\n".join(lines))
+    out(f"{len(files)} file(s) checked, {refused} with something refused")
+    return 1 if refused else 0

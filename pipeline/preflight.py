@@ -1,0 +1,99 @@
+"""Checks made before a run is launched from the project's own commands (`make run`, `python -m pipeline run`
+and `backfill`): a bad quarter, landing zone, warehouse or setting is refused in one line, before Dagster
+starts. The assets make the same checks themselves when Dagster's CLI or UI launches them (as step
+failures); this only says it sooner and more plainly.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from pipeline.lib.isolation import LimitsError, ReaderLimits
+from pipeline.lib.versions import change_share
+from pipeline.partitions import parse_quarter, province_today, wanted_partition_keys
+from pipeline.resources import warehouse_path, warehouse_problem
+
+
+class PreflightError(Exception):
+    """A reason not to launch, for the user."""
+
+
+def partition_key(quarter: str, raw_dir: Path) -> str:
+    """The quarter, when it is a partition of the pipeline."""
+    try:
+        parse_quarter(quarter)
+    except ValueError as exc:
+        raise PreflightError(str(exc)) from None
+    keys = wanted_partition_keys(province_today(), raw_dir)
+    if quarter not in keys:
+        raise PreflightError(f"{quarter} is not a quarter the pipeline can run: quarters go from {keys[0]} to {keys[-1]} "
+                             "(a quarter that has not begun has no exports yet)")
+    return quarter
+
+
+def exports_folder(quarter: str, raw_dir: Path) -> Path:
+    if not raw_dir.is_dir():
+        raise PreflightError(f"the landing zone {raw_dir} (RAW_DIR) does not exist or is not mounted")
+    folder = raw_dir / quarter
+    if not folder.is_dir():
+        present = ", ".join(p.name for p in sorted(raw_dir.iterdir()) if p.is_dir()) or "none"
+        raise PreflightError(f"{folder} does not exist (quarter folders under {raw_dir}: {present})")
+    if not any(p.is_file() for p in folder.rglob("*")):
+        raise PreflightError(f"{folder} holds no file: nothing to run")
+    return folder
+
+
+def writable_warehouse(path: Path) -> None:
+    """The warehouse's folder can be created and written, and an existing file is a DuckDB database."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise PreflightError(f"the warehouse folder {path.parent} (WAREHOUSE_PATH={path}) cannot be written: "
+                             f"{exc.strerror or exc}") from None
+    if path.exists():
+        if path.is_dir():
+            raise PreflightError(f"WAREHOUSE_PATH={path} is a folder, not a database file")
+        try:
+            duckdb.connect(str(path), read_only=True).close()
+        except duckdb.Error as exc:
+            if "lock" not in str(exc).lower():  # held by a run or a notebook: the run waits for it
+                raise PreflightError(f"cannot open the warehouse {path} (WAREHOUSE_PATH): {warehouse_problem(exc)}") from None
+
+
+def settings() -> None:
+    """Every setting read from the environment parses."""
+    try:
+        ReaderLimits.from_env()
+        change_share()
+    except (LimitsError, ValueError) as exc:
+        raise PreflightError(str(exc)) from None
+    limit = os.environ.get("DUCKDB_MEMORY_LIMIT")
+    if limit:
+        try:
+            duckdb.connect(config={"memory_limit": limit}).close()
+        except duckdb.Error:
+            raise PreflightError(f"DUCKDB_MEMORY_LIMIT={limit!r} is not a memory size (examples: 1GB, 512MB)") from None
+
+
+def check_run(quarters: list[str], raw_dir: Path) -> list[str]:
+    """The quarters, each checked, with the warehouse and the settings; the first problem raises."""
+    keys = [partition_key(q, raw_dir) for q in quarters]
+    missing = []
+    for key in keys:
+        try:
+            exports_folder(key, raw_dir)
+        except PreflightError as exc:
+            if len(keys) == 1 or not raw_dir.is_dir():
+                raise
+            missing.append(f"{key} ({exc})")
+    if missing:
+        raise PreflightError("no exports for " + "; ".join(missing) + ": nothing was run")
+    writable_warehouse(Path(warehouse_path()))
+    settings()
+    return keys
