@@ -2,7 +2,8 @@
 
 For each scale: generate the sample exports, then measure on 2020-Q2's files (each in its own process,
 with its peak RSS from wait4): the floor (bench/readers.py floor), the baseline (bench/readers.py
-baseline), one Dagster process start, the pipeline's first materialization (per-stage wall time from the
+baseline), reading in process against the isolated children (bench/isolation.py), one Dagster
+process start, the pipeline's first materialization (per-stage wall time from the
 run's step events), and a second materialization with unchanged files (parsed rows reused). Prints ratios
 measured in the same run; writes the table to warehouse/bench/results.md. Figures are never asserted.
 """
@@ -77,6 +78,9 @@ def bench_scale(scale: int, work: Path) -> dict:
         print(f"[{scale}x] {mode} readers", flush=True)
         seconds, rss, output = measured([str(BIN / "python"), "bench/readers.py", mode, *files], env)
         result[mode], result[f"{mode}_rss"] = json.loads(output.strip().splitlines()[-1])["seconds"], rss
+    print(f"[{scale}x] reading in process vs in isolated children", flush=True)
+    _, _, output = measured([str(BIN / "python"), "bench/isolation.py", *files], env)
+    result["isolation"] = json.loads(output.strip().splitlines()[-1])
     print(f"[{scale}x] one Dagster process start", flush=True)
     result["dagster_start"], _, _ = measured([str(BIN / "dagster"), "definitions", "validate", "-m", "pipeline.definitions"], env)
     command = [str(BIN / "dagster"), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", QUARTER]
@@ -121,6 +125,10 @@ def report(results: list[dict]) -> str:
     row("ratio ingest / floor", [f"{r['first_stages']['ingest'] / r['floor']:.2f}" for r in results])
     row("ratio baseline / ingest", [f"{r['baseline'] / r['first_stages']['ingest']:.2f}" for r in results])
     row("ratio end to end / (floor + Dagster start)", [f"{r['first_e2e'] / (r['floor'] + r['dagster_start']):.2f}" for r in results])
+    row("reading every file: in process / isolated, 1 child / 2 children (s)",
+        [f"{r['isolation']['in_process']:.1f} / {r['isolation']['isolated_1']:.1f} / {r['isolation']['isolated_2']:.1f}" for r in results])
+    row("ratio isolated (1 child) / in process; (2 children) / in process",
+        [f"{r['isolation']['isolated_1'] / r['isolation']['in_process']:.2f}; {r['isolation']['isolated_2'] / r['isolation']['in_process']:.2f}" for r in results])
     row("re-run, files unchanged: ingest (s) / files not re-parsed", [f"{r['again_stages']['ingest']:.1f} / {r['again_reused']}" for r in results])
     if len(results) == 2:
         small, big = results

@@ -12,6 +12,8 @@ from pathlib import Path
 import xlsxwriter
 import xlwt
 
+from pipeline.lib.reader import column_letter
+
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -49,15 +51,6 @@ def raw_xlsx(path: Path, sheets: list[str], shared: str = SST) -> Path:
 def sheet_xml(rows: str, dimension: str | None = None) -> str:
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
     return f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{NS}">{dim}<sheetData>{rows}</sheetData></worksheet>'
-
-
-def column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 MAIL_HEADER = ["Địa chỉ thư điện tử", "Đơn vị", "Ngày tạo"]
@@ -129,7 +122,7 @@ HOSTILE = {
     "deep_nesting.xlsx": (lambda p: raw_xlsx(p, [sheet_xml('<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
                                                            + "<x>" * 100000 + "</x>" * 100000)]), "file not loaded"),
     "too_many_columns.xlsx": (lambda p: raw_xlsx(p, [sheet_xml('<row r="1">' + "".join(
-        f'<c r="{column_letters(i)}1"><v>{i}</v></c>' for i in range(20000)) + "</row>")]), "columns"),
+        f'<c r="{column_letter(i)}1"><v>{i}</v></c>' for i in range(20000)) + "</row>")]), "columns"),
     "html_spans.xls": (_html_spans, "columns"),
     "html_nested_tables.xls": (_html_nested, "file not loaded"),
     "pk_header_then_noise.xlsx": (_write(b"PK\x03\x04" + bytes((i * 7919 + 13) % 256 for i in range(40000))), "zip"),

@@ -205,3 +205,26 @@ def test_mutated_exports_never_crash_or_hang_the_reader(tmp_path):
         elif result.outcome == "loaded":
             assert result.tables and result.rows_read >= 0
     assert kinds["rejected"] and kinds["loaded"], kinds  # the damage both spares and breaks files
+
+
+def test_a_reading_server_killed_from_outside_is_replaced(sample_raw):
+    import signal
+    import threading
+
+    from pipeline.lib import isolation
+
+    path = sample_raw / "2020-Q2" / "iso" / "ISO dien tu.xlsx"
+    limits = ReaderLimits(4 * 1024**3, 60, 1)
+    assert read_file_isolated(path, "iso/a.xlsx", "iso", SOURCES["iso"], limits).outcome == "loaded"
+    isolation._pool(1)[0].process.kill()  # between two reads
+    assert read_file_isolated(path, "iso/a.xlsx", "iso", SOURCES["iso"], limits).outcome == "loaded"
+    slow = HOSTILE["far_cell.xls"][0](path.parent.parent.parent / "slow-far-cell.xls")
+    try:
+        server = isolation._pool(1)[0]
+        threading.Timer(0.3, lambda: os.kill(server.process.pid, signal.SIGKILL)).start()  # during a read
+        result = read_file_isolated(slow, "mail/slow.xls", "mail", SOURCES["mail"], limits)
+    finally:
+        slow.unlink()
+    assert isolation._pool(1)[0] is not server  # replaced, and the file read again from the start
+    assert result.outcome == "rejected" and "spans 65535 rows x 255 columns" in result.reason
+    assert read_file_isolated(path, "iso/a.xlsx", "iso", SOURCES["iso"], limits).outcome == "loaded"

@@ -142,8 +142,7 @@ def _receive(stream):
 
 
 def _wait_child(pid: int, timeout: float) -> int | None:
-    """The child's exit code (negative: the signal), or None when it ran past `timeout` and was killed.
-    The answer travels as a one-element tuple: a bare None would read as the end of the stream."""
+    """The child's exit code (negative: the signal), or None when it ran past `timeout` and was killed."""
     deadline = time.monotonic() + timeout
     try:
         descriptor = os.pidfd_open(pid)
@@ -165,8 +164,9 @@ def _wait_child(pid: int, timeout: float) -> int | None:
 
 def serve() -> None:
     """The server's loop (`python -m pipeline.lib.isolation`): for each job on stdin, fork a child that
-    reads the file, wait for it within the time limit, answer its exit code on stdout. The server
-    itself never touches a file's bytes, and is single-threaded, so forking it is safe."""
+    reads the file, wait for it within the time limit, answer its exit code on stdout (as a one-element
+    tuple: a bare None, the time limit, would read as the end of the stream). The server itself never
+    touches a file's bytes, and is single-threaded, so forking it is safe."""
     gc.freeze()  # the imported modules' objects: not copied into each child by the collector's writes
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write on the answer channel
@@ -235,6 +235,7 @@ def read_isolated(jobs: Sequence[ReadJob], limits: ReaderLimits, workdir: Path |
     servers = _pool(min(limits.processes, len(jobs)))
     waiting = list(enumerate(jobs))[::-1]
     finished: dict[int, ReadOutcome] = {}
+    lost: dict[int, int] = {}  # times a job's server died under it
     next_index = 0
     try:
         while next_index < len(jobs):
@@ -242,18 +243,29 @@ def read_isolated(jobs: Sequence[ReadJob], limits: ReaderLimits, workdir: Path |
                 if server.busy is None and waiting:
                     index, job = waiting.pop()
                     out = folder / f"{os.getpid()}-{index}-{time.monotonic_ns()}.pickle"
-                    server.submit(index, (job, str(out), str(out.with_suffix(".stderr")), limits))
+                    message = (job, str(out), str(out.with_suffix(".stderr")), limits)
+                    try:
+                        server.submit(index, message)
+                    except OSError:  # the server is gone (killed from outside): a new one takes the file
+                        server.close()
+                        servers[servers.index(server)] = server = _Server()
+                        _servers.append(server)
+                        server.submit(index, message)
             busy = {s.process.stdout: s for s in servers if s.busy is not None}
             for stream in wait(list(busy)):
                 server = busy[stream]
                 index, out, err = server.busy
                 server.busy = None
                 answer = _receive(stream)
-                if answer is None:  # the server itself died: never seen, but the file must not be lost
+                if answer is None:  # the server died (killed from outside: it never reads a file itself)
                     server.close()
                     servers[servers.index(server)] = replacement = _Server()
                     _servers.append(replacement)
-                    finished[index] = _outcome(jobs[index], _SERVER_LOST, Path(out), Path(err), limits)
+                    lost[index] = lost.get(index, 0) + 1
+                    if lost[index] < 2:  # the file is not to blame: read it again on the new server
+                        waiting.append((index, jobs[index]))
+                    else:
+                        finished[index] = _outcome(jobs[index], _SERVER_LOST, Path(out), Path(err), limits)
                 else:
                     finished[index] = _outcome(jobs[index], answer[0], Path(out), Path(err), limits)
                 Path(err).unlink(missing_ok=True)
@@ -325,6 +337,7 @@ def _outcome(job: ReadJob, exitcode: int | None, out: Path, err: Path, limits: R
     else:
         reason = failure_reason(exitcode, _stderr_reason(err), limits)
     out.unlink(missing_ok=True)
+    Path(f"{out}.partial").unlink(missing_ok=True)
     return ReadOutcome(job, rejected_result(job.path, job.relative, job.source, reason), None)
 
 
