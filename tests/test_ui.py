@@ -68,12 +68,15 @@ def dagster_ui(tmp_path_factory):
 
 
 def _open_materialize_all(page, url, quarters):
-    from playwright.sync_api import expect
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
     page.goto(f"{url}/asset-groups", wait_until="networkidle")
-    page.wait_for_timeout(1500)
-    if page.get_by_role("button", name="Skip").count():  # the first-visit newsletter prompt
-        page.get_by_role("button", name="Skip").click()
+    skip = page.get_by_role("button", name="Skip")  # the first-visit newsletter prompt, shown after a delay
+    try:
+        skip.wait_for(state="visible", timeout=8000)
+        skip.click()
+    except PlaywrightTimeout:  # already dismissed in this browser
+        pass
     expect(page.get_by_text("Global asset lineage")).to_be_visible()
     page.get_by_role("button", name="Materialize all…").click()
     page.get_by_text("Select a partition or create one").click()
