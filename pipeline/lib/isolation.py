@@ -6,9 +6,12 @@ kills something, or never finish. Guarding against each known shape is not enoug
 the parse runs in a child that may die: whatever ends it early (a signal, the memory cap, the time limit,
 an exception) becomes the file's `unreadable_file` finding, and the run goes on with the other files.
 
-Children are forked from a `multiprocessing` forkserver that has already imported the reader, so a child
-starts in milliseconds; the result travels back as a pickle file (the parse cache keeps that same file).
-`READER_PROCESSES` children may read at once (default: up to 2, the cores of the reference machine).
+Children are forked from a small reading server (`python -m pipeline.lib.isolation`, started once per
+process and kept) that has already imported the reader, so a child starts in milliseconds. The server is
+single-threaded and never reads a file itself, so forking it is safe and its death is never a file's
+fault. (multiprocessing's forkserver would re-run the launching script in every child: for the `dagster`
+command, all of Dagster per file.) The result travels back as a pickle file, which the parse cache keeps
+as it is. `READER_PROCESSES` servers read at once (default: up to 2, the cores of the reference machine).
 """
 
 from __future__ import annotations
