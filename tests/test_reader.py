@@ -236,3 +236,46 @@ def test_plain_text_shortcuts_give_what_the_parsers_and_json_give():
     assert column.flags(_reads_total, plain=False).tolist() == [_reads_total(v) for v in values]
     expected = [json.dumps({"Số": None if is_blank(v) else v}, ensure_ascii=False) for v in values]
     assert _raw_json(["Số"], [column]).to_pylist() == expected
+
+
+# --- exports.md: "The format is detected from the bytes, not the extension." -------------------------------
+
+
+@pytest.mark.parametrize("fmt, name", [("xlsx", "as.xls"), ("xlsx", "as.XLS"), ("xls", "as.xlsx"), ("html", "as.xlsx"),
+                                       ("xlsx", "no_extension"), ("xls", "as.csv")])
+def test_a_workbook_under_another_formats_name_is_read_by_its_bytes(tmp_path, fmt, name):
+    from pipeline.sample.writers import Sheet, write_html_xls, write_xls, write_xlsx
+
+    sheet = Sheet("HT", ["Địa chỉ thư điện tử", "Đơn vị", "Ngày tạo"], [["a@x.vn", "Sở Y tế", "03/04/2020"]])
+    plain = tmp_path / {"xlsx": "plain.xlsx", "xls": "plain.xls", "html": "plain.xls"}[fmt]
+    {"xlsx": lambda p: write_xlsx(p, [sheet]), "xls": lambda p: write_xls(p, sheet),
+     "html": lambda p: write_html_xls(p, sheet)}[fmt](plain)
+    renamed = tmp_path / name
+    renamed.write_bytes(plain.read_bytes())
+    expected, result = read_file(plain, "mail/plain", "mail", SOURCES["mail"]), read_file(renamed, "mail/x", "mail", SOURCES["mail"])
+    assert result.format == fmt and result.outcome == "loaded", result.reason
+    assert _records(result.tables["mailboxes"].drop(columns="_raw")) == _records(expected.tables["mailboxes"].drop(columns="_raw"))
+
+
+# --- exports.md: "a total row (first cell or the name cell reads `Tổng cộng`, `Tổng`, `Cộng`) … None of it is data."
+
+
+@pytest.mark.parametrize("marker", ["CỘNG", "Tổng cộng", "TỔNG", "  cộng ", unicodedata.normalize("NFD", "Tổng Cộng"), "Tổng số"])
+def test_a_total_marker_in_the_name_cell_ends_the_table_whatever_the_other_cells_hold(tmp_path, marker):
+    path = _xlsx(tmp_path / "m.xlsx", [
+        ["STT", "Ngày họp", "Nội dung", "Số điểm cầu"],
+        [1, "02/04/2020", "Họp giao ban", 12], [2, "09/04/2020", "Hội nghị trực tuyến", 7],
+        [None, "19 điểm cầu", marker, 19],
+    ])
+    result = read_file(path, "videoconf/m.xlsx", "videoconf", SOURCES["videoconf"])
+    assert result.outcome == "loaded" and not result.findings, result.findings
+    assert [r["topic"] for r in _records(result.tables["meetings"])] == ["Họp giao ban", "Hội nghị trực tuyến"]
+
+
+def test_a_total_marker_in_the_first_cell_ends_the_table_even_when_the_row_is_complete(tmp_path):
+    path = _xlsx(tmp_path / "e.xlsx", [
+        ["Tên điểm cầu", "Ngày đưa vào sử dụng"], ["UBND huyện Càng Long", "01/02/2019"],
+        ["TỔNG CỘNG", "01/01/2020"],
+    ])
+    result = read_file(path, "videoconf/e.xlsx", "videoconf", SOURCES["videoconf"])
+    assert [r["name"] for r in _records(result.tables["endpoints"])] == ["UBND huyện Càng Long"] and not result.findings

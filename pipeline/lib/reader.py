@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import itertools
 import json
 import re
@@ -35,6 +36,7 @@ MAX_ROWS = 1_048_576
 MAX_COLUMNS = 200
 MAX_ZIP_RATIO = 200  # uncompressed/compressed beyond this is a zip bomb, not a spreadsheet
 HEADER_SEARCH_ROWS = 15  # title block of up to 10 rows, plus slack
+NAMED_AS = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",)}  # the names calamine opens by path as that format
 
 TOTAL_MARKERS = {"tổng cộng", "tổng", "cộng", "tổng số"}
 SIGNATURE_MARKERS = ("người lập", "trà vinh, ngày", "giám đốc", "thủ trưởng", "kt. ", "ngày ... tháng", "xác nhận")
@@ -163,7 +165,10 @@ def _read_calamine(path: Path, fmt: str) -> Iterator[RawSheet]:
         if "EncryptionInfo".encode("utf-16-le") in blob or b"EncryptedPackage" in blob.replace(b"\x00", b""):
             raise UnreadableFile("password-protected (encrypted) workbook")
     try:
-        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        if path.suffix.lower() in NAMED_AS[fmt]:
+            workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        else:  # calamine picks its parser by the name: under another format's name, it gets the bytes
+            workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
     except Exception as exc:  # calamine raises its own error types for corrupt workbooks
         raise UnreadableFile(f"cannot open {fmt} workbook: {exc}") from None
     return _calamine_sheets(workbook)
@@ -573,8 +578,9 @@ def _reads_total(value: Any) -> bool:
 def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_Block, bool]:
     """The rows (the first at 0-based index `first`) holding a record, and whether the table ended in
     them (at a total row, kept last by the tables that keep it, or at the signature block). Blank rows
-    and lines holding no required value are skipped; a row with every required value is data, whatever
-    its text says."""
+    and lines holding no required value are skipped. A total marker in the first or a name cell ends
+    the table whatever the row's other cells hold; otherwise a row with every required value is data,
+    whatever its text says (only an incomplete row can be the signature block)."""
     spec = match.spec
     count = len(rows)
     columns = [Distinct(column) for column in itertools.zip_longest(*rows)]  # short rows end in None
@@ -588,7 +594,9 @@ def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_B
     empty = [blank[i] if i < width else everything for _, i in required]
     any_empty = np.logical_or.reduce(empty) if empty else nothing
     holds_nothing = np.logical_and.reduce(empty) if empty else nothing
-    first_cells = sorted({0, *(match.columns[c.name] for c in spec.agency_columns if c.name in match.columns)})
+    # the spec's "first cell or the name cell": the first column, and every agency or free-text column
+    first_cells = sorted({0, *(match.columns[c.name] for c in spec.columns
+                               if (c.agency or c.type == "text") and c.name in match.columns)})
     total = nothing.copy()
     for i in first_cells:
         if i < width:
