@@ -19,7 +19,8 @@ install: $(VENV)/.installed
 sample: install
 	$(BIN)/python -m pipeline sample --out $(RAW_DIR)
 
-# make run [QUARTER=YYYY-Qn]: checks, then materializes the quarter (default: the newest folder under RAW_DIR)
+# make run [QUARTER=YYYY-Qn]: checks, then materializes the quarter (default: every quarter folder without
+# figures yet, oldest first, then the newest), printing a summary of each; Dagster's output goes to a log file
 run: install
 	@if ! ls -d $(RAW_DIR)/[0-9][0-9][0-9][0-9]-Q[1-4] >/dev/null 2>&1; then $(BIN)/python -m pipeline sample --out $(RAW_DIR); fi
 	@$(BIN)/python -m pipeline run $(QUARTER)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,12 +25,6 @@ def _raw_dir() -> Path:
     from pipeline.resources import DEFAULT_RAW_DIR
 
     return Path(os.environ.get("RAW_DIR", DEFAULT_RAW_DIR))
-
-
-def _materialize(quarter: str, capture: bool) -> subprocess.CompletedProcess:
-    dagster = Path(sys.executable).with_name("dagster")
-    return subprocess.run([str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
-                           "--partition", quarter], capture_output=capture, text=True)
 
 
 def cmd_sample(args) -> int:
@@ -51,22 +44,30 @@ def cmd_sample(args) -> int:
 
 
 def cmd_run(args) -> int:
-    """One quarter (by default the newest folder under RAW_DIR), checked first, then the contract command."""
+    """The quarter asked for, else every quarter folder without figures yet (oldest first) and the latest:
+    each checked first, materialized with its Dagster output to a log file, then summarized."""
+    from pipeline.partitions import province_today, wanted_partition_keys
     from pipeline.preflight import check_run
-
-    quarter = args.quarter or _latest_quarter()
-    check_run([quarter], _raw_dir())
-    print(f"materializing {quarter}", flush=True)
-    done = _materialize(quarter, capture=False)
-    if done.returncode:
-        print(f"error: the run of {quarter} failed (its log is above)", file=sys.stderr)
-        return 1
-    from pipeline.history import history
     from pipeline.resources import outputs_dir, warehouse_path
+    from pipeline.runner import failure_text, materialize, quarters_to_run, summary
 
-    print(f"\nwarehouse: {warehouse_path()} (tables indicators, findings, indicator_lineage, stg_*)")
-    print(f"annex:     {Path(outputs_dir()) / quarter / f'phu-luc-{quarter}.xlsx'}")
-    print(f"this version of {quarter}:\n{history(warehouse_path(), outputs_dir(), quarter, latest_only=True)}")
+    raw, warehouse = _raw_dir(), warehouse_path()
+    if args.quarter:
+        quarters = [args.quarter]
+    else:
+        quarters = quarters_to_run(raw, Path(warehouse), wanted_partition_keys(province_today(), raw)[-1])
+        if not quarters:
+            raise UserError(f"no quarter folder (YYYY-Qn) under {raw}/ (RAW_DIR)")
+    quarters = check_run(quarters, raw)
+    for n, quarter in enumerate(quarters, start=1):
+        print(f"[{n}/{len(quarters)}] materializing {quarter} …", flush=True)
+        ok, log, seconds = materialize(quarter, Path(warehouse).parent / "logs")
+        if not ok:
+            print(failure_text(log), file=sys.stderr)
+            print(f"error: the run of {quarter} failed after {seconds:.0f} s (its errors above; full log: {log})",
+                  file=sys.stderr)
+            return 1
+        print(summary(warehouse, outputs_dir(), quarter, seconds, log), flush=True)
     return 0
 
 
@@ -78,14 +79,19 @@ def cmd_backfill(args) -> int:
     if parse_quarter(first) > parse_quarter(last):
         raise UserError(f"{first} comes after {last}: give the earlier quarter first")
     quarters = check_run([q for q in quarter_keys(last) if parse_quarter(q) >= parse_quarter(first)], _raw_dir())
+    from pipeline.resources import outputs_dir, warehouse_path
+    from pipeline.runner import failure_text, materialize, summary
+
     failed = []
     for n, quarter in enumerate(quarters, start=1):
         print(f"[{n}/{len(quarters)}] materializing {quarter}", flush=True)
-        done = _materialize(quarter, capture=True)
-        print(f"[{n}/{len(quarters)}] {quarter}: {'ok' if done.returncode == 0 else 'FAILED'}", flush=True)
-        if done.returncode:
+        ok, log, seconds = materialize(quarter, Path(warehouse_path()).parent / "logs")
+        print(f"[{n}/{len(quarters)}] {quarter}: {'ok' if ok else 'FAILED'}", flush=True)
+        if ok:
+            print(summary(warehouse_path(), outputs_dir(), quarter, seconds, log), flush=True)
+        else:
             failed.append(quarter)
-            print(done.stderr[-2000:], file=sys.stderr)
+            print(failure_text(log) + f"\n(full log: {log})", file=sys.stderr)
     if failed:
         print(f"failed quarters: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
@@ -157,7 +163,8 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", default=os.environ.get("RAW_DIR", "raw"), help="raw root (default: $RAW_DIR or raw/)")
     sample.add_argument("--seed", type=int, default=None)
     sample.set_defaults(handler=cmd_sample)
-    run = commands.add_parser("run", help="check, then materialize one quarter (default: the newest folder under RAW_DIR)")
+    run = commands.add_parser("run", help="check, then materialize QUARTER (default: every quarter folder without figures "
+                              "yet, oldest first, then the newest), and summarize each run")
     run.add_argument("quarter", nargs="?")
     run.set_defaults(handler=cmd_run)
     backfill = commands.add_parser("backfill", help="materialize every quarter from FIRST to LAST, one run each")

@@ -165,3 +165,57 @@ def test_check_survives_every_hostile_file_and_names_its_reason(env, tmp_path):
         assert path.name in block.splitlines()[0]
         assert "=> would be REFUSED" in block or "=> would be ignored" in block, block
     assert "reading needed more memory than the reader's limit" in done.stdout
+
+
+# --- make run: every quarter without figures, oldest first, then the latest; a summary each ---------------------
+
+
+def test_run_materializes_each_new_quarter_oldest_first_and_summarizes_it(env, small_raw):
+    first = _pipeline(env, "run", timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = first.stdout
+    assert " - DEBUG - " not in out and out.index("[1/2] materializing 2020-Q1") < out.index("[2/2] materializing 2020-Q2")
+    q2 = out[out.index("2020-Q2: done in "):]
+    import duckdb
+
+    conn = duckdb.connect(env["WAREHOUSE_PATH"], read_only=True)
+    nulls = conn.execute("SELECT count(*) FROM indicators WHERE quarter = '2020-Q2' AND value IS NULL").fetchone()[0]
+    counts = dict(conn.execute("SELECT severity, count(*) FROM findings WHERE quarter = '2020-Q2' GROUP BY 1").fetchall())
+    most = conn.execute("SELECT check_id FROM findings WHERE quarter = '2020-Q2' ORDER BY CASE severity WHEN 'error' "
+                        "THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, source, file, sheet, row LIMIT 3").fetchall()
+    conn.close()
+    assert f"  figures: 57 computed, {nulls} NULL (ioffice." in q2
+    assert f"  findings: {counts['error']} error, {counts['warning']} warning, {counts.get('info', 0)} info" in q2
+    shown = [l.split()[1].rstrip(":") for l in q2.splitlines() if l.startswith("    ")][:3]
+    assert shown == [c for (c,) in most] and q2.splitlines()[3].split()[0] == "error"
+    assert "annex:   " in q2 and "phu-luc-2020-Q2.xlsx" in q2
+    log = Path(q2.split("Dagster log: ")[1].splitlines()[0])
+    assert log.is_file() and " - DEBUG - " in log.read_text()
+    again = _pipeline(env, "run", timeout=900)  # 2020-Q1 has figures now: only the latest runs again
+    assert again.returncode == 0 and "[1/1] materializing 2020-Q2" in again.stdout and "2020-Q1" not in again.stdout
+    assert "  v2: no figure changed from the version before" in again.stdout
+
+
+def test_a_warehouse_path_that_is_a_folder_is_refused_before_dagster_starts(env, tmp_path):
+    env["WAREHOUSE_PATH"] = str(tmp_path / "wh" / "w.duckdb")
+    Path(env["WAREHOUSE_PATH"]).mkdir(parents=True)
+    done = _pipeline(env, "run", "2020-Q1", timeout=600)
+    _one_clear_line(done, "is a folder, not a database file")
+
+
+def test_a_failed_run_shows_its_errors_in_full_without_the_debug_lines(tmp_path):
+    from pipeline.runner import failure_text
+
+    log = tmp_path / "run.log"
+    log.write_text("\n".join([
+        "2026-12-03 - dagster - DEBUG - __ASSET_JOB - 1 - RUN_START - Started execution of run",
+        "2026-12-03 - dagster - ERROR - __ASSET_JOB - 1 - ingest_mail - STEP_FAILURE - Execution of step failed.",
+        "", "dagster._core.definitions.events.Failure: the landing zone x (RAW_DIR) does not exist", "",
+        "Stack Trace:", '  File "assets/ingest/assets.py", line 139, in ingest',
+        "2026-12-03 - dagster - DEBUG - __ASSET_JOB - 1 - ENGINE_EVENT - Finished steps",
+        "2026-12-03 - dagster - ERROR - __ASSET_JOB - 1 - RUN_FAILURE - Execution of run failed.",
+    ]), encoding="utf-8")
+    shown = failure_text(log).splitlines()
+    assert shown[0].endswith("STEP_FAILURE - Execution of step failed.") and shown[-1].endswith("Execution of run failed.")
+    assert "dagster._core.definitions.events.Failure: the landing zone x (RAW_DIR) does not exist" in shown
+    assert not [l for l in shown if " - DEBUG - " in l] and len(shown) == 7

@@ -1,0 +1,85 @@
+"""What `make run` (`python -m pipeline run`) does: materialize quarters and tell a person what happened.
+
+Without a quarter it runs every quarter folder under RAW_DIR that the warehouse has no figures for yet,
+oldest first, then the latest (so the sample's two quarters both exist and the annex's comparison
+column is filled). Each quarter is the contract command, its step-by-step Dagster output written to a
+log file; what is printed is a short summary: figures computed and NULL, findings by severity with the
+three most important, the figures that changed since the previous version, the annex, the time taken.
+A failed run prints its errors in full, and the log's path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipeline.history import history
+from pipeline.lib.warehouse import table_exists
+from pipeline.partitions import parse_quarter, quarters_with_exports
+
+SEVERITY_ORDER = "CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END"
+
+
+def quarters_to_run(raw_dir: Path, warehouse: Path, latest_partition: str) -> list[str]:
+    """Quarter folders under RAW_DIR with no figures in the warehouse, oldest first, then the latest."""
+    folders = [q for q in quarters_with_exports(raw_dir) if parse_quarter(q) <= parse_quarter(latest_partition)]
+    if not folders:
+        return []
+    done: set[str] = set()
+    if warehouse.is_file():
+        conn = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            if table_exists(conn, "indicators"):
+                done = {q for (q,) in conn.execute("SELECT DISTINCT quarter FROM indicators").fetchall()}
+        finally:
+            conn.close()
+    return [q for q in folders[:-1] if q not in done] + folders[-1:]
+
+
+def materialize(quarter: str, log_dir: Path) -> tuple[bool, Path, float]:
+    """The contract command for one quarter, its output to a log file: (succeeded, log, seconds)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"run-{quarter}-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
+    dagster = Path(sys.executable).with_name("dagster")
+    started = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as handle:
+        done = subprocess.run([str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
+                               "--partition", quarter], stdout=handle, stderr=subprocess.STDOUT)
+    return done.returncode == 0, log, time.perf_counter() - started
+
+
+def failure_text(log: Path) -> str:
+    """The errors of a failed run's log, in full: from the first ERROR line on, without DEBUG lines."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    first = next((n for n, line in enumerate(lines) if " - ERROR - " in line), max(0, len(lines) - 40))
+    return "\n".join(line for line in lines[first:] if " - DEBUG - " not in line)
+
+
+def summary(warehouse: str, outputs_dir: str, quarter: str, seconds: float, log: Path) -> str:
+    conn = duckdb.connect(warehouse, read_only=True)
+    try:
+        figures, nulls = conn.execute("SELECT count(*), count(*) FILTER (WHERE value IS NULL) FROM indicators "
+                                      "WHERE quarter = ?", [quarter]).fetchone()
+        null_ids = [i for (i,) in conn.execute("SELECT indicator_id FROM indicators WHERE quarter = ? AND value IS NULL "
+                                               "ORDER BY position LIMIT 6", [quarter]).fetchall()]
+        counts = dict(conn.execute("SELECT severity, count(*) FROM findings WHERE quarter = ? GROUP BY 1", [quarter]).fetchall())
+        top = conn.execute(f"SELECT severity, check_id, file, message FROM findings WHERE quarter = ? "
+                           f"ORDER BY {SEVERITY_ORDER}, source, file, sheet, row LIMIT 3", [quarter]).fetchall()
+    finally:
+        conn.close()
+    lines = [f"{quarter}: done in {seconds:.0f} s",
+             f"  figures: {figures} computed, {nulls} NULL" + (f" ({', '.join(null_ids)}{', …' if nulls > 6 else ''})" if nulls else ""),
+             "  findings: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("error", "warning", "info"))]
+    for severity, check_id, file, message in top:
+        text = message if len(message) <= 150 else message[:149] + "…"
+        lines.append(f"    {severity:7} {check_id}{f' [{file}]' if file else ''}: {text}")
+    changes = history(warehouse, outputs_dir, quarter, latest_only=True).splitlines()[1:]
+    lines += [f"  {line.strip()}" for line in changes] or []
+    lines.append(f"  annex:   {Path(outputs_dir) / quarter / f'phu-luc-{quarter}.xlsx'}")
+    lines.append(f"  Dagster log: {log}")
+    return "\n".join(lines)
