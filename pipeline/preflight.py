@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib.isolation import LimitsError, ReaderLimits
+from pipeline.lib.profile import load_profile
 from pipeline.lib.versions import change_share
 from pipeline.partitions import parse_quarter, province_today, wanted_partition_keys
 from pipeline.resources import warehouse_path, warehouse_problem
@@ -71,7 +72,8 @@ def settings() -> None:
     try:
         ReaderLimits.from_env()
         change_share()
-    except (LimitsError, ValueError) as exc:
+        load_profile()
+    except (LimitsError, ValueError) as exc:  # ProfileError is a ValueError
         raise PreflightError(str(exc)) from None
     limit = os.environ.get("DUCKDB_MEMORY_LIMIT")
     if limit:

@@ -36,7 +36,7 @@ def _in_process(env, monkeypatch, capsys, *args):
     """The command through `main` in this process (what `python -m pipeline` runs, without its start-up)."""
     from pipeline.__main__ import main
 
-    for name in ("RAW_DIR", "WAREHOUSE_PATH", "DAGSTER_HOME", *(k for k in env if k.startswith(("READER_", "FIGURE_", "DUCKDB_")))):
+    for name in ("RAW_DIR", "WAREHOUSE_PATH", "DAGSTER_HOME", *(k for k in env if k.startswith(("READER_", "FIGURE_", "DUCKDB_", "ORGANIZATION_")))):
         monkeypatch.setenv(name, env[name])
     code = main(list(args))
     out = capsys.readouterr()
@@ -86,6 +86,7 @@ def test_a_bad_argument_is_one_clear_line_from_the_real_command(env):
     ("READER_MEMORY_LIMIT", "lots", "READER_MEMORY_LIMIT='lots' is not a size"),
     ("FIGURE_CHANGE_ALERT", "half", "FIGURE_CHANGE_ALERT='half' is not a positive share"),
     ("DUCKDB_MEMORY_LIMIT", "plenty", "DUCKDB_MEMORY_LIMIT='plenty' is not a memory size"),
+    ("ORGANIZATION_PROFILE", "/no/such/profile.toml", "cannot read the organization profile /no/such/profile.toml"),
 ])
 def test_run_refuses_a_bad_setting_in_one_line_before_dagster_starts(env, tmp_path, monkeypatch, capsys, setting,
                                                                     value, fragment):

@@ -17,6 +17,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
+from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.versions import keep_previous_file
 from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.partitions import parse_quarter, previous_quarter, quarterly_partitions
@@ -52,9 +53,11 @@ class AnnexWriter:
         import xlsxwriter
 
         self.quarter = quarter
+        self.organization = organization_for(quarter)
         self.book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                                     "strings_to_numbers": False})
-        self.book.set_properties({"title": f"Phụ lục báo cáo {quarter_label(quarter)}", "author": "Sở Thông tin và Truyền thông Trà Vinh"})
+        self.book.set_properties({"title": f"Phụ lục báo cáo {quarter_label(quarter)}",
+                                  "author": self.organization.department_name})
         self._formats: dict = {}
 
     def fmt(self, **props):
@@ -83,8 +86,8 @@ class AnnexWriter:
         width = len(headers)
         half = max(2, width // 2)
         bold_center = self.fmt(bold=True, align="center")
-        ws.merge_range(0, 0, 0, half - 1, "UBND TỈNH TRÀ VINH", self.fmt(align="center"))
-        ws.merge_range(1, 0, 1, half - 1, "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", bold_center)
+        ws.merge_range(0, 0, 0, half - 1, self.organization.governing_body, self.fmt(align="center"))
+        ws.merge_range(1, 0, 1, half - 1, self.organization.department, bold_center)
         ws.merge_range(0, half, 0, width - 1, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold_center)
         ws.merge_range(1, half, 1, width - 1, "Độc lập - Tự do - Hạnh phúc", self.fmt(bold=True, align="center", underline=1))
         ws.merge_range(3, 0, 3, width - 1, "PHỤ LỤC", self.fmt(bold=True, align="center", font_size=14))
@@ -123,10 +126,14 @@ class AnnexWriter:
     def signature(self, ws, r: int, width: int):
         today = dt.date.today()
         right = max(2, width // 2)
-        ws.merge_range(r, right, r, width - 1, f"Trà Vinh, ngày {today.day:02d} tháng {today.month:02d} năm {today.year}",
+        titles = self.organization.signer_title
+        ws.merge_range(r, right, r, width - 1,
+                       f"{self.organization.place}, ngày {today.day:02d} tháng {today.month:02d} năm {today.year}",
                        self.fmt(italic=True, align="center"))
         ws.merge_range(r + 1, 0, r + 1, right - 1, "NGƯỜI LẬP BIỂU", self.fmt(bold=True, align="center"))
-        ws.merge_range(r + 1, right, r + 1, width - 1, "GIÁM ĐỐC", self.fmt(bold=True, align="center"))
+        ws.merge_range(r + 1, right, r + 1, width - 1, "\n".join(titles), self.fmt(bold=True, align="center", text_wrap=True))
+        if len(titles) > 1:
+            ws.set_row(r + 1, 16 * len(titles))
         ws.merge_range(r + 2, 0, r + 2, right - 1, "(Ký, ghi rõ họ tên)", self.fmt(italic=True, align="center"))
         ws.merge_range(r + 2, right, r + 2, width - 1, "(Ký tên, đóng dấu)", self.fmt(italic=True, align="center"))
 
@@ -331,7 +338,10 @@ def annex(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckD
     quarter = context.partition_key
     target = paths.outputs_for(quarter) / f"phu-luc-{quarter}.xlsx"
     with duckdb.get_connection() as conn:
-        summary = build_annex(conn, quarter, target)
+        try:
+            summary = build_annex(conn, quarter, target)
+        except ProfileError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
     if summary["missing_sources"]:
         context.log.warning(f"annex of {quarter} is incomplete: missing {', '.join(summary['missing_sources'])}")
     context.log.info(f"annex written to {target}")

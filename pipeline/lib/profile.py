@@ -1,0 +1,68 @@
+"""The organization profile: who issues the report, per period of validity (`pipeline/profile/organization.toml`,
+or the file ORGANIZATION_PROFILE names). Outputs read their header, place and signer from here, never from code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.partitions import quarter_window
+
+DEFAULT_PROFILE = Path(__file__).resolve().parents[1] / "profile" / "organization.toml"
+PROFILE_ENV = "ORGANIZATION_PROFILE"
+FIELDS = ("governing_body", "department", "department_name", "place", "signer_title", "recipients")
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Organization:
+    valid_from: dt.date
+    governing_body: str
+    department: str
+    department_name: str
+    place: str
+    signer_title: tuple[str, ...]
+    recipients: tuple[str, ...]
+
+
+def profile_path() -> Path:
+    return Path(os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE)
+
+
+def load_profile(path: Path | None = None) -> list[Organization]:
+    path = path or profile_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ProfileError(f"cannot read the organization profile {path} ({PROFILE_ENV}): {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"the organization profile {path} is not valid TOML: {exc}") from None
+    periods = []
+    for n, entry in enumerate(data.get("period", []), start=1):
+        missing = [f for f in ("valid_from", *FIELDS) if f not in entry]
+        if missing or not isinstance(entry["valid_from"], dt.date):
+            raise ProfileError(f"{path}, period {n}: " + (f"missing {', '.join(missing)}" if missing
+                                                           else "valid_from must be a date (2025-07-01)"))
+        titles = entry["signer_title"]
+        periods.append(Organization(entry["valid_from"], entry["governing_body"], entry["department"],
+                                    entry["department_name"], entry["place"],
+                                    tuple([titles] if isinstance(titles, str) else titles), tuple(entry["recipients"])))
+    if not periods:
+        raise ProfileError(f"the organization profile {path} has no [[period]]")
+    return sorted(periods, key=lambda p: p.valid_from)
+
+
+def organization_for(quarter: str, path: Path | None = None) -> Organization:
+    """The entry in force on the quarter's last day."""
+    last_day = quarter_window(quarter)[1]
+    valid = [p for p in load_profile(path) if p.valid_from <= last_day]
+    if not valid:
+        raise ProfileError(f"the organization profile {path or profile_path()} has no period in force on {last_day:%d/%m/%Y} ({quarter})")
+    return valid[-1]
