@@ -16,7 +16,7 @@ from pipeline.lib.isolation import LimitsError, ReaderLimits
 from pipeline.lib.profile import load_profile
 from pipeline.lib.versions import change_share
 from pipeline.partitions import parse_quarter, province_today, wanted_partition_keys
-from pipeline.resources import warehouse_path, warehouse_problem
+from pipeline.resources import exports_problem, warehouse_path, warehouse_problem
 
 
 class PreflightError(Exception):
@@ -37,15 +37,10 @@ def partition_key(quarter: str, raw_dir: Path) -> str:
 
 
 def exports_folder(quarter: str, raw_dir: Path) -> Path:
-    if not raw_dir.is_dir():
-        raise PreflightError(f"the landing zone {raw_dir} (RAW_DIR) does not exist or is not mounted")
-    folder = raw_dir / quarter
-    if not folder.is_dir():
-        present = ", ".join(p.name for p in sorted(raw_dir.iterdir()) if p.is_dir()) or "none"
-        raise PreflightError(f"{folder} does not exist (quarter folders under {raw_dir}: {present})")
-    if not any(p.is_file() for p in folder.rglob("*")):
-        raise PreflightError(f"{folder} holds no file: nothing to run")
-    return folder
+    problem = exports_problem(raw_dir, quarter)
+    if problem:
+        raise PreflightError(problem)
+    return raw_dir / quarter
 
 
 def writable_warehouse(path: Path) -> None:

@@ -31,22 +31,29 @@ class PipelinePaths(dg.ConfigurableResource):
         """The quarter's folder, when it holds at least one file. Otherwise the step fails before it
         writes anything: a landing zone that is not mounted, a typo in RAW_DIR or an emptied folder must
         never replace a quarter's published figures with NULLs."""
-        root, folder = Path(self.raw_dir), self.quarter_dir(quarter)
-        kept = f"nothing was read or written: the published figures, findings and annex of {quarter} are unchanged"
-        if not root.is_dir():
-            raise dg.Failure(description=f"the landing zone {root} (RAW_DIR) does not exist or is not mounted; {kept}",
-                             allow_retries=False)
-        if not folder.is_dir():
-            raise dg.Failure(description=f"{folder} does not exist (no export of {quarter} under RAW_DIR={root}); {kept}",
-                             allow_retries=False)
-        if not any(p.is_file() for p in folder.rglob("*")):
-            raise dg.Failure(description=f"{folder} holds no file; {kept}", allow_retries=False)
-        return folder
+        problem = exports_problem(Path(self.raw_dir), quarter)
+        if problem:
+            raise dg.Failure(description=f"{problem}; nothing was read or written: the published figures, findings "
+                             f"and annex of {quarter} are unchanged", allow_retries=False)
+        return self.quarter_dir(quarter)
 
     def outputs_for(self, quarter: str) -> Path:
         path = Path(self.outputs_dir) / quarter
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def exports_problem(raw_dir: Path, quarter: str) -> str | None:
+    """Why the quarter cannot be read from the landing zone (missing, not mounted, empty), or None."""
+    folder = raw_dir / quarter
+    if not raw_dir.is_dir():
+        return f"the landing zone {raw_dir} (RAW_DIR) does not exist or is not mounted"
+    if not folder.is_dir():
+        present = ", ".join(p.name for p in sorted(raw_dir.iterdir()) if p.is_dir()) or "none"
+        return f"{folder} does not exist (quarter folders under {raw_dir}: {present})"
+    if not any(p.is_file() for p in folder.rglob("*")):
+        return f"{folder} holds no file"
+    return None
 
 
 class WarehouseResource(DuckDBResource):

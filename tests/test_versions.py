@@ -110,7 +110,7 @@ def test_a_missing_or_empty_quarter_fails_before_writing_anything(two_versions, 
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.step_failure_data.error.message
     assert "nothing was read or written: the published figures, findings and annex of 2020-Q2 are unchanged" in message
-    assert {"raw_dir_missing": "(RAW_DIR) does not exist", "quarter_missing": "does not exist (no export of 2020-Q2",
+    assert {"raw_dir_missing": "(RAW_DIR) does not exist", "quarter_missing": "2020-Q2 does not exist (quarter folders under",
             "quarter_empty": "holds no file"}[damage] in message
     assert (snapshot(copy, "2020-Q2"), _history_rows(copy)) == before
 
