@@ -221,7 +221,7 @@ def test_a_reading_server_killed_from_outside_is_replaced(sample_raw):
     slow = HOSTILE["far_cell.xls"][0](path.parent.parent.parent / "slow-far-cell.xls")
     try:
         server = isolation._pool(1)[0]
-        threading.Timer(0.3, lambda: os.kill(server.process.pid, signal.SIGKILL)).start()  # during a read
+        threading.Timer(0.2, lambda: os.kill(server.process.pid, signal.SIGKILL)).start()  # during a read
         result = read_file_isolated(slow, "mail/slow.xls", "mail", SOURCES["mail"], limits)
     finally:
         slow.unlink()
