@@ -100,3 +100,34 @@ def test_hostile_agency_name_is_text_and_null_figures_say_so(constructed_warehou
     cells = _indicator_rows(book["Chỉ tiêu"])
     assert cells["vcon.meetings"][0].value == NO_DATA
     assert "SỐ LIỆU CHƯA ĐẦY ĐỦ" in book["Chỉ tiêu"]["A7"].value and "stg_meetings" in book["Chỉ tiêu"]["A7"].value
+
+
+def test_trend_sheet_lists_the_main_figures_of_every_quarter_with_native_charts(warehouse, annex, db):
+    import zipfile
+
+    from assets.outputs.annex import TREND
+
+    sheet = annex["Xu hướng"]
+    assert [c.value for c in sheet[8]][3:] == ["Quý I năm 2020", "Quý II năm 2020"]
+    rows = {INDICATORS_BY_ID[i].label: i for i in TREND}
+    shown = {r[1]: r[3:5] for r in sheet.iter_rows(min_row=9, max_row=8 + len(TREND), values_only=True)}
+    assert set(shown) == set(rows)
+    for label, cells in shown.items():
+        for quarter, cell in zip(("2020-Q1", "2020-Q2"), cells):
+            value = db.execute("SELECT value FROM indicators WHERE quarter = ? AND indicator_id = ?", [quarter, rows[label]]).fetchone()[0]
+            decimals = INDICATORS_BY_ID[rows[label]].decimals if INDICATORS_BY_ID[rows[label]].unit == "percent" else 0
+            assert cell == (round_half_up(value, decimals) if decimals else value), label
+    with zipfile.ZipFile(warehouse.parent / "outputs" / "2020-Q2" / "phu-luc-2020-Q2.xlsx") as book:
+        charts = [n for n in book.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 4
+        assert "Hồ sơ tiếp nhận và đã giải quyết" in "".join(book.read(n).decode("utf-8") for n in charts)
+
+
+def test_trend_sheet_with_one_quarter_says_there_is_no_history_yet(warehouse):
+    import zipfile
+
+    book = openpyxl.load_workbook(warehouse.parent / "outputs" / "2020-Q1" / "phu-luc-2020-Q1.xlsx")
+    texts = [c.value for row in book["Xu hướng"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(t.startswith("Chưa có số liệu của quý trước trong kho dữ liệu") for t in texts)
+    with zipfile.ZipFile(warehouse.parent / "outputs" / "2020-Q1" / "phu-luc-2020-Q1.xlsx") as archive:
+        assert not [n for n in archive.namelist() if n.startswith("xl/charts/")]

@@ -192,6 +192,56 @@ def _indicator_sheet(w: AnnexWriter, conn, quarter: str) -> dict:
     return {"indicators": position, "missing_sources": [t for t, _ in missing]}
 
 
+TREND = ("ioffice.documents.electronic", "ioffice.documents.signed", "ioffice.documents.signed_rate", "ca.active",
+         "dvc.dossiers.received", "dvc.dossiers.resolved", "dvc.dossiers.level3.online_rate",
+         "dvc.dossiers.level4.online_rate")
+TREND_CHARTS = (("Văn bản điện tử và văn bản ký số", ("ioffice.documents.electronic", "ioffice.documents.signed"), "line"),
+                ("Hồ sơ tiếp nhận và đã giải quyết", ("dvc.dossiers.received", "dvc.dossiers.resolved"), "line"),
+                ("Chứng thư số đang hoạt động", ("ca.active",), "column"),
+                ("Tỷ lệ (%)", ("ioffice.documents.signed_rate", "dvc.dossiers.level3.online_rate",
+                               "dvc.dossiers.level4.online_rate"), "line"))
+
+
+def _trend_sheet(w: AnnexWriter, conn, quarter: str) -> int:
+    """The report's main figures for every quarter in the warehouse up to this one: a table, and native
+    Excel charts over it (editable in Excel). Returns the number of quarters shown."""
+    quarters = sorted((q for (q,) in conn.execute("SELECT DISTINCT quarter FROM indicators WHERE quarter <= ?",
+                                                   [quarter]).fetchall()), key=parse_quarter)
+    values = {(q, i): v for q, i, v in conn.execute(
+        "SELECT quarter, indicator_id, value FROM indicators WHERE quarter <= ?", [quarter]).fetchall()}
+    headers = [("STT", 6), ("Chỉ tiêu", 46), ("Đơn vị tính", 12)] + [(f"Quý {quarter_label(q)[4:]}", 15) for q in quarters]
+    ws, r = w.sheet("Xu hướng", "XU HƯỚNG CÁC CHỈ TIÊU CHÍNH QUA CÁC QUÝ", headers)
+    first = r
+    for n, indicator_id in enumerate(TREND, start=1):
+        indicator = INDICATORS_BY_ID[indicator_id]
+        w.cell(ws, r, 0, str(n), align="center")
+        w.cell(ws, r, 1, indicator.label)
+        w.cell(ws, r, 2, indicator.unit_label, align="center")
+        for c, q in enumerate(quarters, start=3):
+            number_format, decimals = _number_format(indicator_id)
+            w.cell(ws, r, c, values.get((q, indicator_id)), number_format, decimals)
+        r += 1
+    if len(quarters) < 2:
+        ws.merge_range(r + 1, 0, r + 1, len(headers) - 1,
+                       "Chưa có số liệu của quý trước trong kho dữ liệu: xu hướng sẽ có khi có từ hai quý trở lên.",
+                       w.fmt(italic=True, align="center"))
+        return len(quarters)
+    row_of = {indicator_id: first + n for n, indicator_id in enumerate(TREND)}
+    last_column = 2 + len(quarters)
+    for k, (title, ids, kind) in enumerate(TREND_CHARTS):
+        chart = w.book.add_chart({"type": kind})
+        for indicator_id in ids:
+            chart.add_series({"name": ["Xu hướng", row_of[indicator_id], 1],
+                              "categories": ["Xu hướng", first - 1, 3, first - 1, last_column],
+                              "values": ["Xu hướng", row_of[indicator_id], 3, row_of[indicator_id], last_column],
+                              "marker": {"type": "circle"} if kind == "line" else None})
+        chart.set_title({"name": title, "name_font": {"name": "Times New Roman", "size": 12}})
+        chart.set_legend({"position": "bottom", "font": {"name": "Times New Roman"}})
+        chart.set_size({"width": 520, "height": 300})
+        ws.insert_chart(r + 2 + (k // 2) * 16, (k % 2) * 3, chart)
+    return len(quarters)
+
+
 def _level_sheet(w: AnnexWriter, conn, quarter: str):
     values = _values(conn, quarter)
     ws, r = w.sheet("Theo cấp", "CƠ QUAN TRIỂN KHAI THEO CẤP VÀ CHỨNG THƯ SỐ ĐANG HOẠT ĐỘNG",
@@ -307,6 +357,7 @@ def build_annex(conn, quarter: str, target: Path) -> dict:
     partial = target.with_name(f".{target.name}.partial")
     w = AnnexWriter(partial, quarter)
     summary = _indicator_sheet(w, conn, quarter)
+    summary["trend_quarters"] = _trend_sheet(w, conn, quarter)
     _level_sheet(w, conn, quarter)
     summary["ioffice_agencies"] = _agency_sheet(
         w, conn, quarter, "iOffice theo đơn vị", "VĂN BẢN PHÁT HÀNH TRÊN iOFFICE THEO CƠ QUAN, ĐƠN VỊ", "ioffice_by_agency",
