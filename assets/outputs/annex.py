@@ -238,7 +238,8 @@ def _trend_sheet(w: AnnexWriter, conn, quarter: str) -> int:
         chart.set_title({"name": title, "name_font": {"name": "Times New Roman", "size": 12}})
         chart.set_legend({"position": "bottom", "font": {"name": "Times New Roman"}})
         chart.set_size({"width": 520, "height": 300})
-        ws.insert_chart(r + 2 + (k // 2) * 16, (k % 2) * 3, chart)
+        ws.insert_chart(r + 1 + (k // 2) * 16, (k % 2) * 3, chart, {"x_offset": 0 if k % 2 == 0 else 40})
+    ws.set_h_pagebreaks([r + 1])  # the charts on a page of their own: none cut by a page break or the header
     return len(quarters)
 
 
