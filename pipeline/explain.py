@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipeline.lib.reader import sha256_of
 from pipeline.partitions import parse_quarter
-from pipeline.resources import warehouse_problem
+from pipeline.resources import open_for_reading
 
 
 class ExplainError(Exception):
@@ -24,12 +24,7 @@ class ExplainError(Exception):
 
 
 def _open(warehouse: str) -> duckdb.DuckDBPyConnection:
-    if not Path(warehouse).is_file():
-        raise ExplainError(f"no warehouse at {warehouse} (set WAREHOUSE_PATH, or materialize a quarter first)")
-    try:
-        return duckdb.connect(warehouse, read_only=True)
-    except duckdb.Error as exc:
-        raise ExplainError(f"cannot open the warehouse {warehouse} (WAREHOUSE_PATH): {warehouse_problem(exc)}") from None
+    return open_for_reading(warehouse, ExplainError)
 
 
 def contributing_rows(conn, quarter: str, indicator_id: str) -> pd.DataFrame:

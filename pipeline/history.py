@@ -10,22 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
-from pipeline.lib.versions import VERSIONS_TABLE, change_share, figure_changes
+from pipeline.lib.versions import VERSIONS_TABLE, change_share, figure_changes, shown_value
 from pipeline.lib.warehouse import table_exists
 from pipeline.partitions import parse_quarter
-from pipeline.resources import warehouse_problem
+from pipeline.resources import open_for_reading
 
 
 class HistoryError(Exception):
     """A message for the user (no warehouse, bad quarter, no version)."""
-
-
-def _shown(value) -> str:
-    if value is None or value != value:
-        return "NULL"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = False) -> str:
@@ -33,12 +25,7 @@ def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = 
         parse_quarter(quarter)
     except ValueError as exc:
         raise HistoryError(str(exc)) from None
-    if not Path(warehouse).is_file():
-        raise HistoryError(f"no warehouse at {warehouse} (set WAREHOUSE_PATH, or materialize a quarter first)")
-    try:
-        conn = duckdb.connect(warehouse, read_only=True)
-    except duckdb.Error as exc:
-        raise HistoryError(f"cannot open the warehouse {warehouse} (WAREHOUSE_PATH): {warehouse_problem(exc)}") from None
+    conn = open_for_reading(warehouse, HistoryError)
     try:
         if not table_exists(conn, VERSIONS_TABLE):
             raise HistoryError(f"the warehouse {warehouse} has no version history yet (materialize a quarter first)")
@@ -52,7 +39,7 @@ def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = 
             raise HistoryError(f"no version of {quarter} in {warehouse}: the quarter was never materialized")
         share = change_share()
         severities = dict(((v, s), n) for v, s, n in conn.execute(
-            "SELECT v.version, f.severity, count(*) FROM versions v JOIN versions fv ON fv.quarter = v.quarter "
+            f"SELECT v.version, f.severity, count(*) FROM {VERSIONS_TABLE} v JOIN {VERSIONS_TABLE} fv ON fv.quarter = v.quarter "
             "AND fv.table_name = 'findings' AND fv.run_id IS NOT DISTINCT FROM v.run_id "
             "JOIN findings_history f ON f.quarter = fv.quarter AND f.version = fv.version "
             "WHERE v.quarter = ? AND v.table_name = 'indicators' GROUP BY ALL", [quarter]).fetchall()) \
@@ -73,7 +60,7 @@ def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = 
                          f"flagged: became NULL, or moved by more than {share:.0%}:")
             for c in changes.itertuples():
                 flag = "!!" if c.kind in ("became NULL", "moved") else "  "
-                lines.append(f"   {flag} {c.indicator_id:<34} {_shown(c.before):>12} -> {_shown(c.after):<12} {c.kind}")
+                lines.append(f"   {flag} {c.indicator_id:<34} {shown_value(c.before):>12} -> {shown_value(c.after):<12} {c.kind}")
         if not latest_only:
             folder = Path(outputs_dir) / quarter
             kept = sorted((folder / "versions").glob("*.xlsx")) if (folder / "versions").is_dir() else []

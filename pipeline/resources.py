@@ -107,6 +107,16 @@ def warehouse_problem(exc: Exception) -> str:
     return text.removeprefix("IO Error: ")
 
 
+def open_for_reading(warehouse: str, error: type[Exception]) -> duckdb.DuckDBPyConnection:
+    """The warehouse opened read-only (explain, history), or `error` with a plain reason."""
+    if not Path(warehouse).is_file():
+        raise error(f"no warehouse at {warehouse} (set WAREHOUSE_PATH, or materialize a quarter first)")
+    try:
+        return duckdb.connect(warehouse, read_only=True)
+    except duckdb.Error as exc:
+        raise error(f"cannot open the warehouse {warehouse} (WAREHOUSE_PATH): {warehouse_problem(exc)}") from None
+
+
 def warehouse_path() -> str:
     return os.environ.get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE_PATH)
 

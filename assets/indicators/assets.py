@@ -18,7 +18,7 @@ from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
 from pipeline.lib.sqlfile import run_named
 from pipeline.lib.findings import STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.tablespecs import TABLES
-from pipeline.lib.versions import append_version, change_share, figure_changes, keep_unversioned
+from pipeline.lib.versions import append_version, change_share, figure_changes, keep_unversioned, shown_value
 from pipeline.lib.warehouse import column_schema, ensure_table, insert_frame, table_exists
 from pipeline.partitions import quarter_window, quarterly_partitions
 from pipeline.resources import WRITER_POOL
@@ -233,6 +233,4 @@ def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
 
 
 def _change_text(change) -> str:
-    def shown(value):
-        return "NULL" if pd.isna(value) else f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-    return f"{change.indicator_id} {shown(change.before)} -> {shown(change.after)} ({change.kind})"
+    return f"{change.indicator_id} {shown_value(change.before)} -> {shown_value(change.after)} ({change.kind})"

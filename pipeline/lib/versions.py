@@ -71,6 +71,13 @@ def change_share() -> float:
     return share
 
 
+def shown_value(value) -> str:
+    """A figure as a change line shows it: NULL, a whole count, or a rate to two decimals."""
+    if value is None or value != value:
+        return "NULL"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
 def figure_changes(conn, quarter: str, version: int, share: float) -> pd.DataFrame:
     """The figures of `version` against the version before it: every difference, with `kind` one of
     `became NULL`, `now has a value`, `moved` (by more than `share` of the earlier value) or `changed`."""
