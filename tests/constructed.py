@@ -39,7 +39,10 @@ def _q2(q):
             ["2/SYT", D(2020, 3, 30), "Sở Y tế", "Điện tử", "Có"],      # row 3: outside the quarter
             ["3/PYT", D(2020, 4, 3), "Phòng Y tế", "Giấy", "Không"],     # row 4: ambiguous agency
             ["4/X", D(2020, 4, 4), '=HYPERLINK("http://x","y")', "Giấy", "Không"],
+            ["5/SYT", "31/02/2020", "Sở Y tế", "Điện tử", "Có"],          # row 6: no such date
         ])])
+    (q / "mail" / "hong.xlsx").write_bytes(b"PK\x03\x04 download cut short")  # unreadable
+    (q / "ghi chu.txt").write_text("gửi kèm báo cáo", encoding="utf-8")     # outside every source folder
     write_xlsx(q / "dvc" / "dm.xlsx", [Sheet("DM", ["Mã thủ tục", "Tên thủ tục", "Cơ quan thực hiện", "Mức độ"], [
         ["1.000010", "Cấp phép", "Sở Y tế", "Mức độ 3"],
         ["1.000020", "Đăng ký", "UBND H. Càng Long", "DVC mức độ 4"],

@@ -108,23 +108,23 @@ def _write(data: bytes):
 
 HOSTILE = {
     "far_cell_no_dimension.xlsx": (lambda p: raw_xlsx(p, [sheet_xml(
-        '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')]), "memory"),
+        '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')]), "bộ nhớ"),
     "far_cell_lying_dimension.xlsx": (lambda p: raw_xlsx(p, [sheet_xml(
-        '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="1048000"><c r="XFA1048000"><v>1</v></c></row>', "A1:B2")]), "memory"),
-    "far_cell_second_sheet.xlsx": (_far_cell_second_sheet, "memory"),
-    "far_cell.xls": (_far_cell_xls, "columns"),
+        '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="1048000"><c r="XFA1048000"><v>1</v></c></row>', "A1:B2")]), "bộ nhớ"),
+    "far_cell_second_sheet.xlsx": (_far_cell_second_sheet, "bộ nhớ"),
+    "far_cell.xls": (_far_cell_xls, "cột"),
     "shared_string_count_bomb.xlsx": (lambda p: raw_xlsx(p, [sheet_xml('<row r="1"><c r="A1" t="s"><v>0</v></c></row>')],
         f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{NS}" count="2147483647" uniqueCount="2147483647"><si><t>STT</t></si></sst>'),
-        "memory"),
+        "bộ nhớ"),
     "shared_string_out_of_range.xlsx": (lambda p: raw_xlsx(p, [sheet_xml('<row r="1"><c r="A1" t="s"><v>999999999</v></c></row>')]),
                                         "shared strings"),
     "entity_expansion.xlsx": (_entity_expansion, "entity"),
     "deep_nesting.xlsx": (lambda p: raw_xlsx(p, [sheet_xml('<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
-                                                           + "<x>" * 100000 + "</x>" * 100000)]), "file not loaded"),
+                                                           + "<x>" * 100000 + "</x>" * 100000)]), "tệp không được nạp"),
     "too_many_columns.xlsx": (lambda p: raw_xlsx(p, [sheet_xml('<row r="1">' + "".join(
-        f'<c r="{column_letter(i)}1"><v>{i}</v></c>' for i in range(20000)) + "</row>")]), "columns"),
-    "html_spans.xls": (_html_spans, "columns"),
-    "html_nested_tables.xls": (_html_nested, "file not loaded"),
+        f'<c r="{column_letter(i)}1"><v>{i}</v></c>' for i in range(20000)) + "</row>")]), "cột"),
+    "html_spans.xls": (_html_spans, "cột"),
+    "html_nested_tables.xls": (_html_nested, "tệp không được nạp"),
     "pk_header_then_noise.xlsx": (_write(b"PK\x03\x04" + bytes((i * 7919 + 13) % 256 for i in range(40000))), "zip"),
     "ole2_header_only.xls": (_write(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504), "xls"),
 }

@@ -80,9 +80,10 @@ def test_findings_and_sources_sheets_trace_every_figure(annex, db):
     findings = [r for r in annex["Phát hiện đối soát"].iter_rows(min_row=9, values_only=True) if r[0]]
     assert len(findings) == db.execute("SELECT count(*) FROM findings WHERE quarter = '2020-Q2'").fetchone()[0]
     mismatch = next(r for r in findings if r[2] == "summary_mismatch")
-    assert mismatch[4] == "dvc/Bao cao tong hop.xlsx" and mismatch[7].startswith("F")
+    assert mismatch[5] == "dvc/Bao cao tong hop.xlsx" and mismatch[8].startswith("F")  # the place, in hidden columns
+    assert mismatch[4].startswith(f"Tệp dvc/Bao cao tong hop.xlsx, trang tính “{mismatch[6]}”, dòng {mismatch[7]}, ô {mismatch[8]}: ")
     sources = [r for r in annex["Nguồn số liệu"].iter_rows(min_row=9, values_only=True)]
-    files = {(r[3], r[4]) for r in sources if r[3]}
+    files = {(r[3], r[6]) for r in sources if r[3]}  # the full sha256, in a hidden column
     expected = set(db.execute("SELECT DISTINCT _file, _sha256 FROM stg_certificates WHERE quarter = '2020-Q2'").fetchall())
     assert expected <= files
     assert sum(1 for r in sources if r[1] in INDICATORS_BY_ID) == len(INDICATORS_BY_ID)
@@ -99,7 +100,7 @@ def test_hostile_agency_name_is_text_and_null_figures_say_so(constructed_warehou
     assert not [c for s in book.worksheets for row in s.iter_rows() for c in row if c.data_type == "f"]
     cells = _indicator_rows(book["Chỉ tiêu"])
     assert cells["vcon.meetings"][0].value == NO_DATA
-    assert "SỐ LIỆU CHƯA ĐẦY ĐỦ" in book["Chỉ tiêu"]["A7"].value and "stg_meetings" in book["Chỉ tiêu"]["A7"].value
+    assert "SỐ LIỆU CHƯA ĐẦY ĐỦ" in book["Chỉ tiêu"]["A7"].value and "“Cuộc họp trực tuyến”" in book["Chỉ tiêu"]["A7"].value
 
 
 def test_trend_sheet_lists_the_main_figures_of_every_quarter_with_native_charts(warehouse, annex, db):

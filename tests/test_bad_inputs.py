@@ -23,7 +23,7 @@ def _reason(path, source="mail"):
 def test_encrypted_workbook_is_named_as_such(tmp_path):
     path = tmp_path / "locked.xlsx"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500 + "EncryptionInfo".encode("utf-16-le") + b"\x00" * 500)
-    assert "encrypted" in _reason(path)
+    assert "mật khẩu (được mã hóa, encrypted)" in _reason(path)
 
 
 def test_zip_bomb_is_refused_before_parsing(tmp_path):
@@ -31,7 +31,7 @@ def test_zip_bomb_is_refused_before_parsing(tmp_path):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/workbook.xml", "<workbook/>")
         archive.writestr("xl/worksheets/sheet1.xml", b"\x00" * (12 * 1024**2))
-    assert "zip bomb" in _reason(path)
+    assert "bom nén (zip bomb)" in _reason(path)
 
 
 def test_oversized_file_and_sheet_are_refused(tmp_path, monkeypatch):
@@ -40,16 +40,16 @@ def test_oversized_file_and_sheet_are_refused(tmp_path, monkeypatch):
         archive.writestr("xl/workbook.xml", "<workbook/>")
         archive.writestr("xl/worksheets/sheet1.xml", b"<x/>" * 4096)
     monkeypatch.setattr(reader, "MAX_SHEET_XML_BYTES", 1024)
-    assert "uncompressed" in _reason(path)
+    assert _reason(path) == "xl/worksheets/sheet1.xml chiếm 16 KB khi giải nén (giới hạn 1 KB)"
     monkeypatch.setattr(reader, "MAX_FILE_BYTES", 100)
-    assert _reason(path).startswith("file is ") and "(limit 0 MB)" in _reason(path)
+    assert _reason(path).startswith("tệp nặng ") and "(giới hạn 100 byte)" in _reason(path)
 
 
 def test_zip_that_is_not_a_workbook_is_rejected(tmp_path):
     path = tmp_path / "archive.xlsx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "hello")
-    assert "not an Excel workbook" in _reason(path)
+    assert "không phải sổ tính Excel" in _reason(path)
 
 
 @pytest.fixture(scope="module")

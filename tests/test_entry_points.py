@@ -144,10 +144,12 @@ def test_check_tells_format_sheets_tables_rows_and_findings_per_file(env, small_
     out = done.stdout
     assert "mail/mail.xlsx\n  format: xlsx;" in out and "sheets: 'HT'" in out
     assert "sheet 'HT': table mailboxes (Danh sách hộp thư công vụ), 4 rows read\n  => would load" in out
-    assert "header looks like `Danh sách hộp thư công vụ` but lacks required label(s) 'Ngày tạo'" in out
+    assert "dòng tiêu đề giống bảng “Danh sách hộp thư công vụ” nhưng thiếu cột bắt buộc “Ngày tạo”" in out
+    assert "mail/hong.xlsx\n  format: xlsx; 23 bytes" in out and "tệp xlsx bị hỏng" in out
     assert "sheet 'Hướng dẫn': no table of the spec (ignored)" in out
     assert "WARNING outside_quarter sheet VB row 3" in out  # dated 30/03/2020, under 2020-Q2
-    assert out.rstrip().endswith("3 file(s) checked, 1 with something refused")
+    assert "ERROR   invalid_row sheet VB row 6: bảng “Sổ văn bản”: cột “Ngày văn bản”: “31/02/2020” không phải là ngày" in out
+    assert out.rstrip().endswith("4 file(s) checked, 3 with something refused")
 
 
 def test_check_of_good_files_exits_zero(env, small_raw):
@@ -165,7 +167,7 @@ def test_check_survives_every_hostile_file_and_names_its_reason(env, tmp_path):
     for path, block in zip(paths, blocks):
         assert path.name in block.splitlines()[0]
         assert "=> would be REFUSED" in block or "=> would be ignored" in block, block
-    assert "reading needed more memory than the reader's limit" in done.stdout
+    assert "việc đọc cần nhiều bộ nhớ hơn giới hạn" in done.stdout
 
 
 # --- make run: every quarter without figures, oldest first, then the latest; a summary each ---------------------

@@ -43,7 +43,7 @@ def test_hostile_file_is_a_finding_naming_it_and_the_reason(hostile_outcomes, na
 
 def test_a_native_abort_names_the_allocation_it_attempted(hostile_outcomes):
     message = hostile_outcomes["far_cell_no_dimension.xlsx"].findings[0].message
-    assert "memory than the reader's limit of 4 GB" in message and "asked for 512 GB at once" in message
+    assert "cần nhiều bộ nhớ hơn giới hạn 4 GB của trình đọc" in message and "một lần xin 512 GB" in message
 
 
 def test_a_file_past_the_time_limit_is_stopped_and_named(tmp_path):
@@ -51,7 +51,7 @@ def test_a_file_past_the_time_limit_is_stopped_and_named(tmp_path):
     result = read_file_isolated(path, "mail/slow.xls", "mail", SOURCES["mail"],
                                 ReaderLimits(4 * 1024**3, timeout_seconds=0.2, processes=1))
     assert result.outcome == "rejected"
-    assert "did not finish within 0.2 s (READER_TIMEOUT_SECONDS)" in result.findings[0].message
+    assert "không xong trong 0,2 giây (READER_TIMEOUT_SECONDS)" in result.findings[0].message
 
 
 def test_a_file_past_the_memory_cap_is_stopped_and_named(tmp_path):
@@ -59,7 +59,7 @@ def test_a_file_past_the_memory_cap_is_stopped_and_named(tmp_path):
     result = read_file_isolated(path, "mail/big.xls", "mail", SOURCES["mail"],
                                 ReaderLimits(600 * 1024**2, timeout_seconds=60, processes=1))
     assert result.outcome == "rejected"
-    assert "more memory than the reader's limit of 600 MB (READER_MEMORY_LIMIT)" in result.findings[0].message
+    assert "nhiều bộ nhớ hơn giới hạn 600 MB của trình đọc (READER_MEMORY_LIMIT)" in result.findings[0].message
 
 
 def test_results_come_back_in_the_order_of_the_jobs_whatever_finishes_first(sample_raw):
@@ -188,7 +188,8 @@ def test_mutated_exports_never_crash_or_hang_the_reader(tmp_path):
     from tests.constructed import build_constructed
 
     build_constructed(tmp_path / "raw")
-    originals = [p for p in sorted((tmp_path / "raw" / "2020-Q2").rglob("*")) if p.is_file()]
+    broken = {"hong.xlsx", "ghi chu.txt"}  # already damaged, and not a spreadsheet: not worth mutating
+    originals = [p for p in sorted((tmp_path / "raw" / "2020-Q2").rglob("*")) if p.is_file() and p.name not in broken]
     assert {p.suffix for p in originals} == {".xlsx", ".xls"} and any(p.read_bytes()[:1] == b"<" for p in originals)
     mutants = _mutants(originals, tmp_path / "mutants", int(os.environ.get("MUTATION_CASES", "600")))
     source_of = {p.name: p.parent.name for p in originals}
@@ -199,7 +200,7 @@ def test_mutated_exports_never_crash_or_hang_the_reader(tmp_path):
     for outcome in outcomes:
         result = outcome.result
         kinds[result.outcome] += 1
-        assert "did not finish" not in (result.reason or ""), f"{outcome.job.path.name} hung the reader"
+        assert "không xong trong" not in (result.reason or ""), f"{outcome.job.path.name} hung the reader"
         if result.outcome == "rejected":
             assert result.reason and any(f.severity == "error" and f.file == outcome.job.relative for f in result.findings)
         elif result.outcome == "loaded":
@@ -226,5 +227,5 @@ def test_a_reading_server_killed_from_outside_is_replaced(sample_raw):
     finally:
         slow.unlink()
     assert isolation._pool(1)[0] is not server  # replaced, and the file read again from the start
-    assert result.outcome == "rejected" and "spans 65535 rows x 255 columns" in result.reason
+    assert result.outcome == "rejected" and "trải trên 65535 dòng x 255 cột" in result.reason
     assert read_file_isolated(path, "iso/a.xlsx", "iso", SOURCES["iso"], limits).outcome == "loaded"

@@ -68,7 +68,7 @@ def test_findings_are_exactly_the_planted_defects(db, truth, quarter):
 def test_summary_mismatch_names_the_typed_cell(db):
     message, cell = db.execute(
         "SELECT message, cell FROM findings WHERE quarter = '2020-Q2' AND check_id = 'summary_mismatch'").fetchone()
-    assert "11375" in message and "11357" in message and cell.startswith("F")
+    assert "ghi 11.375" in message and "11.357" in message and cell.startswith("F")
 
 
 @pytest.mark.parametrize("quarter", ["2020-Q1", "2020-Q2"])

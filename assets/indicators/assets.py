@@ -45,7 +45,7 @@ def definition_text(indicator: Indicator) -> str:
 
 def missing_tables(conn, quarter: str) -> dict[str, str]:
     """Staging tables that did not load this quarter -> the reason."""
-    missing = {t.staging_table: "never materialized for this quarter" for t in TABLES}
+    missing = {t.staging_table: f"bảng “{t.title}” chưa được nạp cho quý này" for t in TABLES}
     if table_exists(conn, "table_loads"):
         for table, status, reason in conn.execute(
             "SELECT table_name, status, reason FROM table_loads WHERE quarter = ?", [quarter]
@@ -83,8 +83,8 @@ def compute_indicators(conn, quarter: str, run_id: str) -> tuple[pd.DataFrame, l
                 values[indicator.id] = None
                 findings.append(Finding(
                     "indicator_unavailable", "error", indicator.section,
-                    f"{indicator.id} ({indicator.label}) published as NULL: "
-                    + "; ".join(f"{t}: {missing[t]}" for t in absent),
+                    f"chỉ tiêu {indicator.id} ({indicator.label}) để trống (NULL, “Chưa có số liệu”) vì thiếu nguồn: "
+                    + "; ".join(missing[t] for t in absent),
                 ))
             elif indicator.rows is not None:
                 run_named(conn, f"INSERT INTO indicator_lineage SELECT $quarter, '{indicator.id}', table_name, "
@@ -103,7 +103,8 @@ def compute_indicators(conn, quarter: str, run_id: str) -> tuple[pd.DataFrame, l
                 if numerator is not None and not denominator:
                     findings.append(Finding(
                         "rate_undefined", "warning", indicator.section,
-                        f"{indicator.id}: denominator {indicator.denominator} is 0, rate published as NULL",
+                        f"chỉ tiêu {indicator.id} ({indicator.label}): mẫu số {indicator.denominator} bằng 0, "
+                        "tỷ lệ để trống (NULL)",
                     ))
             definitions.append({
                 "quarter": quarter, "indicator_id": indicator.id, "definition": text,
@@ -185,7 +186,7 @@ def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             "SELECT indicator_id FROM indicators WHERE quarter = ?", [quarter]).fetchall()}
         changes = figure_changes(conn, quarter, version, share)
     for finding in findings:
-        context.log.warning(finding.message)
+        context.log.warning(finding.text)
     alarming = changes[changes.kind.isin(["became NULL", "moved"])]
     if len(alarming):
         context.log.warning(

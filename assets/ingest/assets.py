@@ -21,6 +21,7 @@ from pipeline.lib.agencies import registry_keys
 from pipeline.lib.isolation import LimitsError
 from pipeline.lib.tablespecs import SOURCES, TableSpec
 from pipeline.lib.warehouse import column_schema, replace_partition, table_exists
+from pipeline.lib.wording import number
 from pipeline.partitions import quarter_window, quarterly_partitions
 from pipeline.resources import WRITER_POOL, PipelinePaths
 
@@ -59,7 +60,7 @@ def _check_results(spec: TableSpec, findings: list[Finding], loaded: bool) -> li
     for name, (severity, kinds, _) in table_checks(spec).items():
         found = [f for f in findings if f.table == spec.name and f.check_id in kinds]
         passed = loaded if name == "loaded" else not found
-        first = [f"{f.file} [{f.sheet}] row {f.row}: {f.message}" for f in found[:10]]
+        first = [f.text for f in found[:10]]
         results.append(dg.AssetCheckResult(
             asset_key=spec.staging_table, check_name=name, passed=passed, severity=severity,
             metadata={"count": len(found), "first_locations": dg.MetadataValue.md("\n".join(f"- {l}" for l in first) or "none")},
@@ -96,10 +97,10 @@ def _table_loads(quarter: str, specs: tuple[TableSpec, ...], result: SourceResul
         sheets = result.loaded_sheets.get(spec.name, 0)
         reason = None
         if not sheets:
-            errors = [f.message for f in result.findings if f.severity == "error" and f.file]
+            errors = [f.text for f in result.findings if f.severity == "error" and f.file and f.table in (spec.name, None)]
             reason = (
-                f"no sheet of `{spec.title}` loaded from raw/{quarter}/{spec.source}/"
-                + (f" ({len(errors)} error finding(s), first: {errors[0]})" if errors else " (no file holds it)")
+                f"không nạp được trang tính nào của bảng “{spec.title}” từ raw/{quarter}/{spec.source}/"
+                + (f" ({number(len(errors))} lỗi, lỗi đầu tiên: {errors[0]})" if errors else " (không tệp nào chứa bảng này)")
             )
         rows.append({
             "quarter": quarter, "table_name": spec.staging_table, "source": spec.source, "sheets_loaded": sheets,
@@ -147,7 +148,8 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
             if source != "agencies" and registry is None and any(s.agency_columns for s in specs):
                 result.findings.append(Finding(
                     "registry_missing", "error", source,
-                    "the agency registry (agencies/) did not load for this quarter: agency names were not matched",
+                    f"danh mục cơ quan (agencies/) của quý không nạp được nên tên cơ quan trong các tệp của "
+                    f"thư mục {source}/ không được đối chiếu: các số liệu theo cơ quan và theo cấp không tính được",
                 ))
             findings = pd.DataFrame([f.record(quarter) for f in result.findings], columns=list(FINDINGS_COLUMNS))
             loads = _table_loads(quarter, specs, result)

@@ -15,9 +15,10 @@ from dagster_duckdb import DuckDBResource
 
 from assets.ingest.assets import FILE_LOADS_COLUMNS
 from pipeline.lib.findings import STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
-from pipeline.lib.reader import detect_format, is_ignored_name, sha256_of
+from pipeline.lib.reader import IGNORED_NAME_REASON, detect_format, is_ignored_name, sha256_of
 from pipeline.lib.tablespecs import SOURCES, TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
+from pipeline.lib.wording import quarter_words
 from pipeline.partitions import quarterly_partitions
 from pipeline.resources import WRITER_POOL, PipelinePaths
 
@@ -30,7 +31,7 @@ def build_manifest(quarter: str, quarter_dir: Path, loads: pd.DataFrame) -> tupl
     findings: list[Finding] = []
     if not quarter_dir.is_dir():
         findings.append(Finding("quarter_folder_missing", "error", "raw",
-                                f"{quarter_dir} does not exist: no export of {quarter} was loaded"))
+                                f"thư mục {quarter_dir} không tồn tại: không nạp được tệp xuất nào của {quarter_words(quarter)}"))
         return loads, findings
     seen = set(loads.path)
     extra = []
@@ -41,11 +42,11 @@ def build_manifest(quarter: str, quarter_dir: Path, loads: pd.DataFrame) -> tupl
         record = {"quarter": quarter, "source": None, "path": relative, "size": path.stat().st_size,
                   "sha256": sha256_of(path), "format": detect_format(path), "sheets": None, "rows_read": 0}
         if any(is_ignored_name(part) for part in Path(relative).parts):
-            record.update(outcome="ignored", reason="Excel lock file or hidden file")
+            record.update(outcome="ignored", reason=IGNORED_NAME_REASON)
         else:
-            reason = f"not in a source folder ({', '.join(f'{s}/' for s in SOURCES)}): not read"
+            reason = f"tệp không nằm trong thư mục nguồn nào ({', '.join(f'{s}/' for s in SOURCES)}): không được đọc"
             record.update(outcome="rejected", reason=reason)
-            findings.append(Finding("unknown_location", "error", "raw", f"file {reason}", relative))
+            findings.append(Finding("unknown_location", "error", "raw", reason, relative))
         extra.append(record)
     manifest = pd.concat([loads, pd.DataFrame(extra, columns=list(RAW_FILES_COLUMNS))], ignore_index=True)
     missing_sha = manifest.sha256.isna() | (manifest.sha256 == "")
@@ -75,7 +76,7 @@ def raw_files(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: D
              {"quarter": quarter, "stage": STAGE}),
         ])
     for finding in findings:
-        context.log.warning(f"{finding.file or ''}: {finding.message}")
+        context.log.warning(finding.text)
     outcomes = manifest.outcome.value_counts().to_dict()
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(manifest),

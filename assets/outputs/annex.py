@@ -17,8 +17,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
+from assets.outputs.print_layout import MAX_ROW_PT, height_pt
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.versions import keep_previous_file
+from pipeline.lib.wording import quarter_words
 from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.partitions import parse_quarter, previous_quarter, quarterly_partitions
 from pipeline.resources import WRITER_POOL, PipelinePaths
@@ -28,10 +30,22 @@ NO_DATA = "Chưa có số liệu"
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
 # 1.626 and 74.019 whatever the reader's locale: the thousands dot is a literal of the format.
 COUNT_FORMAT = '[>=1000000]#"."###"."###;[>=1000]#"."###;0'
-CHANGE_FORMAT = '+#,##0;-#,##0;0'
+
+
+def change_format(change: float | None, decimals: int) -> str:
+    """A signed change as Vietnamese writes it (+4.573, -10, +1,1), whatever the reader's locale: the thousands
+    dot is a literal, so the format is chosen for the size of the value."""
+    if decimals:
+        digits = "0." + "0" * decimals
+        return f'[$-42A]+{digits};[$-42A]-{digits};0'
+    size = abs(change or 0)
+    digits = '#"."###"."###' if size >= 1000000 else '#"."###' if size >= 1000 else "0"
+    return f"+{digits};-{digits};0"
 PERCENT_FORMATS = {1: '[$-42A]0.0"%"', 2: '[$-42A]0.00"%"'}
 RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 LEVELS = ("Tỉnh", "Huyện", "Xã")
+FONT_SIZE = 12
+MONOSPACE = "Courier New"  # SQL definitions, at a smaller size
 REPORT = ("Báo cáo kết quả triển khai thực hiện Nghị quyết số 02/NQ-CP của Chính phủ về tiếp tục thực hiện "
           "những nhiệm vụ, giải pháp chủ yếu cải thiện môi trường kinh doanh, nâng cao năng lực cạnh tranh quốc gia")
 
@@ -39,11 +53,6 @@ REPORT = ("Báo cáo kết quả triển khai thực hiện Nghị quyết số 
 def round_half_up(value: float, decimals: int) -> float:
     """73.8526 -> 73.9 and 3.04502 -> 3.05 (Excel's own display rounding works on the binary value)."""
     return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
-
-
-def quarter_label(quarter: str) -> str:
-    year, q = parse_quarter(quarter)
-    return f"quý {ROMAN[q - 1]} năm {year}"
 
 
 class AnnexWriter:
@@ -56,14 +65,16 @@ class AnnexWriter:
         self.organization = organization_for(quarter)
         self.book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                                     "strings_to_numbers": False})
-        self.book.set_properties({"title": f"Phụ lục báo cáo {quarter_label(quarter)}",
+        self.book.set_properties({"title": f"Phụ lục báo cáo {quarter_words(quarter)}",
                                   "author": self.organization.department_name})
         self._formats: dict = {}
+        self._widths: dict = {}  # worksheet -> column widths
+        self._heights: dict = {}  # worksheet -> {row: the height its texts need, in points}
 
     def fmt(self, **props):
         key = tuple(sorted(props.items()))
         if key not in self._formats:
-            self._formats[key] = self.book.add_format({"font_name": "Times New Roman", "font_size": 12, "valign": "vcenter", **props})
+            self._formats[key] = self.book.add_format({"font_name": "Times New Roman", "font_size": FONT_SIZE, "valign": "vcenter", **props})
         return self._formats[key]
 
     def cell(self, ws, r: int, c: int, value, number_format: str | None = None, decimals: int = 0, **style):
@@ -71,7 +82,9 @@ class AnnexWriter:
         or text that can never be a formula."""
         base = {"border": 1, **style}
         if value is None or (isinstance(value, float) and value != value):
-            ws.write_string(r, c, NO_DATA, self.fmt(**base, italic=True, align="center"))
+            ws.write_string(r, c, NO_DATA, self.fmt(**{**base, "italic": True, "align": "center", "text_wrap": True}))
+            self.fit(ws, r, c, NO_DATA, **style)
+            return
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             shown = round_half_up(value, decimals) if decimals else value
             ws.write_number(r, c, shown, self.fmt(**base, num_format=number_format or COUNT_FORMAT))
@@ -79,27 +92,65 @@ class AnnexWriter:
             text = str(value)
             quote = {"quote_prefix": True} if text.startswith(RISKY_PREFIXES) else {}
             ws.write_string(r, c, text, self.fmt(**base, text_wrap=True, **quote))
+            self.fit(ws, r, c, text, **style)
+            return
+        self.fit(ws, r, c, "0", **style)
 
-    def sheet(self, name: str, subtitle: str, headers: list[tuple[str, float]]):
-        """A sheet with the administrative header block; returns (worksheet, first data row)."""
+    def hidden_cell(self, ws, r: int, c: int, value):
+        """A value in a hidden column: not wrapped (a wrapped text in a column of no width prints a letter a line)."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            ws.write_number(r, c, value, self.fmt(border=1, num_format="0"))
+        else:
+            text = "" if value is None else str(value)
+            quote = {"quote_prefix": True} if text.startswith(RISKY_PREFIXES) else {}
+            ws.write_string(r, c, text, self.fmt(border=1, **quote))
+
+    def fit(self, ws, r: int, c: int, text: str, last_col: int | None = None, **style):
+        """Make row `r` tall enough for `text` wrapped in column c (or in the merged columns c..last_col)."""
+        width = sum(self._widths[ws][c:(last_col if last_col is not None else c) + 1])
+        self.at_least(ws, r, height_pt(text, width, style.get("font_size", FONT_SIZE),
+                                       monospace=style.get("font_name") == MONOSPACE, bold=style.get("bold", False)))
+
+    def at_least(self, ws, r: int, height: float):
+        rows = self._heights.setdefault(ws, {})
+        rows[r] = max(rows.get(r, 0.0), height)
+
+    def merged(self, ws, r: int, c: int, last_col: int, text: str, **style):
+        """Wrapped text merged over columns c..last_col of row r, the row made tall enough for it. (Never over
+        several rows: a merged cell cut by a page break loses its text.)"""
+        quote = {"quote_prefix": True} if text.startswith(RISKY_PREFIXES) else {}
+        if c == last_col:
+            ws.write_string(r, c, text, self.fmt(text_wrap=True, **quote, **style))
+        else:
+            ws.merge_range(r, c, r, last_col, text, self.fmt(text_wrap=True, **quote, **style))
+        self.fit(ws, r, c, text, last_col=last_col, **style)
+
+    def sheet(self, name: str, subtitle: str, headers: list[tuple[str, float]], hidden: tuple = ()):
+        """A sheet with the administrative header block; returns (worksheet, first data row). `hidden` columns
+        follow the printed ones: data for the reader of the file (full hashes, places), not for paper."""
         ws = self.book.add_worksheet(name)
+        self._widths[ws] = [column_width for _, column_width in headers] + [column_width for _, column_width in hidden]
         width = len(headers)
-        half = max(2, width // 2)
-        bold_center = self.fmt(bold=True, align="center")
-        ws.merge_range(0, 0, 0, half - 1, self.organization.governing_body, self.fmt(align="center"))
-        ws.merge_range(1, 0, 1, half - 1, self.organization.department, bold_center)
-        ws.merge_range(0, half, 0, width - 1, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold_center)
-        ws.merge_range(1, half, 1, width - 1, "Độc lập - Tự do - Hạnh phúc", self.fmt(bold=True, align="center", underline=1))
+        widths = [column_width for _, column_width in headers]
+        # the left block (issuing body) takes the first columns up to about 40% of the printed width
+        half = next((k for k in range(1, width) if sum(widths[:k]) >= 0.4 * sum(widths)), max(1, width - 1))
+        self.merged(ws, 0, 0, half - 1, self.organization.governing_body, align="center")
+        self.merged(ws, 1, 0, half - 1, self.organization.department, bold=True, align="center")
+        self.merged(ws, 0, half, width - 1, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, align="center")
+        self.merged(ws, 1, half, width - 1, "Độc lập - Tự do - Hạnh phúc", bold=True, align="center", underline=1)
         ws.merge_range(3, 0, 3, width - 1, "PHỤ LỤC", self.fmt(bold=True, align="center", font_size=14))
-        ws.merge_range(4, 0, 4, width - 1, f"(Kèm theo {REPORT[0].lower()}{REPORT[1:]} {quarter_label(self.quarter)})",
-                       self.fmt(italic=True, align="center", text_wrap=True))
-        ws.set_row(4, 36)
-        ws.merge_range(5, 0, 5, width - 1, subtitle, bold_center)
+        self.merged(ws, 4, 0, width - 1, f"(Kèm theo {REPORT[0].lower()}{REPORT[1:]} {quarter_words(self.quarter)})",
+                    italic=True, align="center")
+        self.merged(ws, 5, 0, width - 1, subtitle, bold=True, align="center")
         header_row = 7
         for c, (label, column_width) in enumerate(headers):
             ws.write_string(header_row, c, label, self.fmt(bold=True, align="center", text_wrap=True, border=1, bg_color="#D9E1F2"))
             ws.set_column(c, c, column_width)
-        ws.set_row(header_row, 36)
+            self.fit(ws, header_row, c, label, bold=True)
+        for c, (label, column_width) in enumerate(hidden, start=len(headers)):
+            ws.write_string(header_row, c, label, self.fmt(bold=True, border=1, bg_color="#D9E1F2"))
+            ws.set_column(c, c, column_width, None, {"hidden": True})
+        self.at_least(ws, header_row, 36)
         ws.set_landscape()
         ws.set_paper(9)  # A4
         ws.fit_to_pages(1, 0)
@@ -112,7 +163,7 @@ class AnnexWriter:
 
     def section_row(self, ws, r: int, width: int, number: str, text: str):
         ws.write_string(r, 0, number, self.fmt(bold=True, border=1, align="center"))
-        ws.merge_range(r, 1, r, width - 1, text, self.fmt(bold=True, border=1))
+        self.merged(ws, r, 1, width - 1, text, bold=True, border=1)
 
     def total_row(self, ws, r: int, values: list, first_text_columns: int = 2, formats: list | None = None):
         ws.write_string(r, 0, "", self.fmt(border=1))
@@ -132,12 +183,15 @@ class AnnexWriter:
                        self.fmt(italic=True, align="center"))
         ws.merge_range(r + 1, 0, r + 1, right - 1, "NGƯỜI LẬP BIỂU", self.fmt(bold=True, align="center"))
         ws.merge_range(r + 1, right, r + 1, width - 1, "\n".join(titles), self.fmt(bold=True, align="center", text_wrap=True))
-        if len(titles) > 1:
-            ws.set_row(r + 1, 16 * len(titles))
+        self.fit(ws, r + 1, right, "\n".join(titles), last_col=width - 1, bold=True)
         ws.merge_range(r + 2, 0, r + 2, right - 1, "(Ký, ghi rõ họ tên)", self.fmt(italic=True, align="center"))
         ws.merge_range(r + 2, right, r + 2, width - 1, "(Ký tên, đóng dấu)", self.fmt(italic=True, align="center"))
 
     def close(self):
+        """Set every row's height, then write the file."""
+        for ws, rows in self._heights.items():
+            for r, height in rows.items():
+                ws.set_row(r, min(height, MAX_ROW_PT))
         self.book.close()
 
 
@@ -154,17 +208,15 @@ def _indicator_sheet(w: AnnexWriter, conn, quarter: str) -> dict:
     previous = previous_quarter(quarter)
     this, before = _values(conn, quarter), _values(conn, previous)
     headers = [("STT", 6), ("Chỉ tiêu", 52), ("Mã chỉ tiêu", 30), ("Đơn vị tính", 13),
-               (f"Quý {quarter_label(quarter)[4:]}", 15), (f"Quý {quarter_label(previous)[4:]}", 15), ("Tăng (+), giảm (-)", 15)]
+               (f"Quý {quarter_words(quarter)[4:]}", 15), (f"Quý {quarter_words(previous)[4:]}", 15), ("Tăng (+), giảm (-)", 15)]
     ws, r = w.sheet("Chỉ tiêu", "CÁC CHỈ TIÊU CỦA BÁO CÁO", headers)
     missing = conn.execute(
         "SELECT table_name, reason FROM table_loads WHERE quarter = ? AND status <> 'loaded' ORDER BY table_name", [quarter]).fetchall()
     figures_tables = {t for i in INDICATORS for t in i.tables}
     missing = [(t, why) for t, why in missing if t in figures_tables]
     if missing:
-        ws.merge_range(6, 0, 6, len(headers) - 1,
-                       "SỐ LIỆU CHƯA ĐẦY ĐỦ — thiếu nguồn: " + "; ".join(f"{t}: {why}" for t, why in missing),
-                       w.fmt(bold=True, font_color="#C00000", text_wrap=True))
-        ws.set_row(6, 15 * (1 + len(missing)))
+        w.merged(ws, 6, 0, len(headers) - 1, "SỐ LIỆU CHƯA ĐẦY ĐỦ — thiếu nguồn: " + "; ".join(why for _, why in missing),
+                 bold=True, font_color="#C00000")
     sections = list(dict.fromkeys(i.section for i in INDICATORS))
     position = 0
     for s, section in enumerate(sections):
@@ -183,7 +235,7 @@ def _indicator_sheet(w: AnnexWriter, conn, quarter: str) -> dict:
                 w.cell(ws, r, 5, prior, number_format, decimals)
                 change = None if current is None or prior is None else (
                     round_half_up(current, decimals) - round_half_up(prior, decimals) if decimals else current - prior)
-                w.cell(ws, r, 6, change, CHANGE_FORMAT if not decimals else f'+0.{"0" * decimals};-0.{"0" * decimals};0', 0)
+                w.cell(ws, r, 6, change, change_format(change, decimals), 0)
             else:
                 w.cell(ws, r, 5, "–", align="center")
                 w.cell(ws, r, 6, "–", align="center")
@@ -209,7 +261,7 @@ def _trend_sheet(w: AnnexWriter, conn, quarter: str) -> int:
                                                    [quarter]).fetchall()), key=parse_quarter)
     values = {(q, i): v for q, i, v in conn.execute(
         "SELECT quarter, indicator_id, value FROM indicators WHERE quarter <= ?", [quarter]).fetchall()}
-    headers = [("STT", 6), ("Chỉ tiêu", 46), ("Đơn vị tính", 12)] + [(f"Quý {quarter_label(q)[4:]}", 15) for q in quarters]
+    headers = [("STT", 6), ("Chỉ tiêu", 46), ("Đơn vị tính", 12)] + [(f"Quý {quarter_words(q)[4:]}", 15) for q in quarters]
     ws, r = w.sheet("Xu hướng", "XU HƯỚNG CÁC CHỈ TIÊU CHÍNH QUA CÁC QUÝ", headers)
     first = r
     for n, indicator_id in enumerate(TREND, start=1):
@@ -222,9 +274,9 @@ def _trend_sheet(w: AnnexWriter, conn, quarter: str) -> int:
             w.cell(ws, r, c, values.get((q, indicator_id)), number_format, decimals)
         r += 1
     if len(quarters) < 2:
-        ws.merge_range(r + 1, 0, r + 1, len(headers) - 1,
-                       "Chưa có số liệu của quý trước trong kho dữ liệu: xu hướng sẽ có khi có từ hai quý trở lên.",
-                       w.fmt(italic=True, align="center"))
+        w.merged(ws, r + 1, 0, len(headers) - 1,
+                 "Chưa có số liệu của quý trước trong kho dữ liệu: xu hướng sẽ có khi có từ hai quý trở lên.",
+                 italic=True, align="center")
         return len(quarters)
     row_of = {indicator_id: first + n for n, indicator_id in enumerate(TREND)}
     last_column = 2 + len(quarters)
@@ -308,46 +360,55 @@ def _agency_sheet(w: AnnexWriter, conn, quarter: str, name: str, subtitle: str, 
 
 
 def _findings_sheet(w: AnnexWriter, conn, quarter: str) -> int:
+    """Every finding of the quarter. Its message names the place (file, sheet, row, cell), so the printed page
+    holds the message alone, in full width; the place is also in hidden columns, for filtering in Excel."""
     rows = conn.execute(
-        "SELECT severity, check_id, source, file, sheet, row, cell, message FROM findings WHERE quarter = ? "
+        "SELECT severity, check_id, source, message, file, sheet, row, cell FROM findings WHERE quarter = ? "
         "ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, source, file, sheet, row",
         [quarter]).fetchall()
-    headers = [("STT", 6), ("Mức độ", 10), ("Mã kiểm tra", 20), ("Nguồn", 12), ("Tệp", 30), ("Trang tính", 14),
-               ("Dòng", 8), ("Ô", 7), ("Nội dung (việc đã làm)", 70)]
-    ws, r = w.sheet("Phát hiện đối soát", "CÁC VẤN ĐỀ PHÁT HIỆN KHI ĐỐI SOÁT SỐ LIỆU", headers)
+    headers = [("STT", 6), ("Mức độ", 10), ("Mã kiểm tra", 23), ("Nguồn", 12), ("Nội dung (nơi phát hiện, việc đã làm)", 88)]
+    hidden = [("Tệp", 30), ("Trang tính", 14), ("Dòng", 8), ("Ô", 7)]
+    ws, r = w.sheet("Phát hiện đối soát", "CÁC VẤN ĐỀ PHÁT HIỆN KHI ĐỐI SOÁT SỐ LIỆU", headers, hidden)
     labels = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
-    for n, (severity, check_id, source, file, sheet, row, cell, message) in enumerate(rows, start=1):
-        for c, value in enumerate([str(n), labels.get(severity, severity), check_id, source, file or "", sheet or "",
-                                   row, cell or "", message]):
-            if c == 6:
-                w.cell(ws, r, c, row if row is not None else "", "0")
-            else:
-                w.cell(ws, r, c, value)
+    for n, (severity, check_id, source, message, file, sheet, row, cell) in enumerate(rows, start=1):
+        for c, value in enumerate([str(n), labels.get(severity, severity), check_id, source, message]):
+            w.cell(ws, r, c, value, **({"align": "center"} if c in (0, 1) else {}))
+        for c, value in enumerate([file, sheet, row, cell], start=len(headers)):
+            w.hidden_cell(ws, r, c, value)
         r += 1
     if not rows:
-        ws.merge_range(r, 0, r, len(headers) - 1, "Không phát hiện vấn đề", w.fmt(italic=True, align="center", border=1))
+        w.merged(ws, r, 0, len(headers) - 1, "Không phát hiện vấn đề", italic=True, align="center", border=1)
     return len(rows)
 
 
 def _sources_sheet(w: AnnexWriter, conn, quarter: str) -> int:
+    """Each figure's definition and the files it was counted from. Hashes are printed shortened to 12
+    characters (enough to tell files apart); the full sha256 is in the hidden columns."""
     definitions = dict((i, (d, s, f)) for i, d, s, f in conn.execute(
         "SELECT indicator_id, definition, definition_sha256, files FROM indicator_definitions WHERE quarter = ?", [quarter]).fetchall())
-    headers = [("STT", 6), ("Mã chỉ tiêu", 30), ("Định nghĩa (truy vấn SQL)", 60), ("Tệp nguồn", 32), ("SHA-256 của tệp", 34), ("Số dòng", 10)]
-    ws, r = w.sheet("Nguồn số liệu", "NGUỒN VÀ CÁCH TÍNH TỪNG CHỈ TIÊU", headers)
+    headers = [("STT", 6), ("Mã chỉ tiêu", 31), ("Định nghĩa (truy vấn SQL)", 52), ("Tệp nguồn", 28),
+               ("SHA-256 của tệp (12 ký tự đầu)", 16), ("Số dòng", 9)]
+    hidden = [("SHA-256 của tệp (đầy đủ)", 68), ("SHA-256 của định nghĩa (đầy đủ)", 68)]
+    ws, r = w.sheet("Nguồn số liệu", "NGUỒN VÀ CÁCH TÍNH TỪNG CHỈ TIÊU", headers, hidden)
+    sql = {"font_name": MONOSPACE, "font_size": 9}
     for n, indicator in enumerate(INDICATORS, start=1):
         definition, sha, files = definitions.get(indicator.id, ("", "", "[]"))
         files = json.loads(files or "[]") or [{"file": "", "sha256": "", "rows": None}]
         first = r
         for f in files:
             w.cell(ws, r, 3, f["file"])
-            w.cell(ws, r, 4, f["sha256"])
+            w.cell(ws, r, 4, f["sha256"][:12], font_name=MONOSPACE, font_size=10)
             w.cell(ws, r, 5, f["rows"] if f["rows"] is not None else "")
+            w.hidden_cell(ws, r, 6, f["sha256"])
+            w.hidden_cell(ws, r, 7, sha)
             r += 1
-        texts = [str(n), indicator.id, f"{definition}\n(sha256 {sha})"]
-        for c, value in enumerate(texts):
-            if r - first > 1:
-                ws.merge_range(first, c, r - 1, c, "", w.fmt(border=1))
-            w.cell(ws, first, c, value)
+        # in the first row of the figure, never merged down: a merged cell cut by a page break loses its text
+        w.cell(ws, first, 0, str(n), align="center")
+        w.cell(ws, first, 1, indicator.id)
+        w.cell(ws, first, 2, f"{definition}\n(sha256 {sha[:12]})" if definition else "", **sql)
+        for below in range(first + 1, r):
+            for c in range(3):
+                ws.write_blank(below, c, None, w.fmt(border=1))
     return len(INDICATORS)
 
 

@@ -17,10 +17,12 @@ from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
+from pipeline.lib.wording import located, quarter_words
 from pipeline.partitions import previous_quarter, quarter_window, quarterly_partitions
 from pipeline.resources import WRITER_POOL
 
 CHECKS_SQL = Path(__file__).with_name("checks.sql")
+MACROS_SQL = Path(__file__).with_name("macros.sql")
 STAGE = "reconcile"
 FIRST_LOCATIONS = 10
 
@@ -32,22 +34,23 @@ def run_checks(conn, quarter: str) -> pd.DataFrame:
     start, end = quarter_window(quarter)
     previous = previous_quarter(quarter)
     params = {"quarter": quarter, "start": start, "end": end, "previous": previous,
-              "previous_end": quarter_window(previous)[1]}
+              "previous_end": quarter_window(previous)[1],
+              "quarter_words": quarter_words(quarter), "previous_words": quarter_words(previous),
+              **{f"title_{t.name}": t.title for t in TABLES}}
+    conn.execute(MACROS_SQL.read_text(encoding="utf-8"))
     frames = []
     columns = ["check_id", "severity", "source", "file", "sheet", "row", "cell", "message"]
     for name, query in CHECKS.items():
         rows = run_named(conn, query, params).fetchall()
         frames.append(pd.DataFrame(rows, columns=columns))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    frame["message"] = [located(r.message, r.file, r.sheet, r.row, r.cell) for r in frame.itertuples()]
     frame.insert(0, "quarter", quarter)
     return frame
 
 
 def _check_result(name: str, found: pd.DataFrame) -> dg.AssetCheckResult:
-    first = [
-        f"{r.file} [{r.sheet}] row {r.row}{' ' + r.cell if r.cell else ''}: {r.message}"
-        for r in found.head(FIRST_LOCATIONS).itertuples()
-    ]
+    first = found.message.head(FIRST_LOCATIONS).tolist()
     return dg.AssetCheckResult(
         check_name=name,
         passed=found.empty,
@@ -119,5 +122,5 @@ def findings(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         passed=errors.empty,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"errors": len(errors), "first": dg.MetadataValue.md(
-            "\n".join(f"- {r.file} [{r.sheet}] row {r.row}: {r.message}" for r in errors.head(FIRST_LOCATIONS).itertuples()) or "none")},
+            "\n".join(f"- {m}" for m in errors.message.head(FIRST_LOCATIONS)) or "none")},
     )

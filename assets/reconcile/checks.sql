@@ -1,10 +1,13 @@
 -- Reconciliation checks over the quarter's staging tables. Each query returns finding rows:
--- check_id, severity, source, file, sheet, row, cell, message. Parameters: $quarter, $start, $end, $previous.
+-- check_id, severity, source, file, sheet, row, cell, message. Parameters: $quarter, $quarter_words, $start, $end,
+-- $previous, $previous_words, $previous_end, and $title_<table> for each export table's title. Messages are in Vietnamese (what was found, what was done);
+-- the place (file, sheet, row, cell) is put in front of each by the asset. Macros: macros.sql.
 
 -- name: unknown_procedure
 SELECT 'unknown_procedure' AS check_id, 'warning' AS severity, 'dvc' AS source, d._file, d._sheet, d._row, NULL AS cell,
-       'Danh sách hồ sơ: dossier ' || d.dossier_id || ' names procedure code ' || d.procedure_code
-       || ' that is not in the quarter''s catalogue; it counts in received but in no service level' AS message
+       'bảng “' || $title_dossiers || '”: hồ sơ ' || d.dossier_id || ' ghi mã thủ tục ' || d.procedure_code
+       || ', không có trong danh mục TTHC của quý. Hồ sơ vẫn được tính vào tổng số hồ sơ tiếp nhận, '
+       || 'nhưng không tính vào mức độ dịch vụ nào' AS message
 FROM stg_dossiers d
 WHERE d.quarter = $quarter
   AND d.procedure_code NOT IN (SELECT code FROM stg_procedures WHERE quarter = $quarter)
@@ -12,8 +15,9 @@ ORDER BY d._file, d._sheet, d._row;
 
 -- name: invalid_service_level
 SELECT 'invalid_service_level', 'warning', 'dvc', _file, _sheet, _row, NULL,
-       'Danh mục TTHC: procedure ' || code || ' has service level ' || service_level
-       || ' (expected 2, 3 or 4); it counts in the total of services but in no level'
+       'bảng “' || $title_procedures || '”: thủ tục ' || code || ' có mức độ dịch vụ ' || service_level
+       || ' (chỉ có mức 2, 3 hoặc 4). Thủ tục vẫn được tính vào tổng số dịch vụ công, '
+       || 'nhưng không tính vào mức độ nào'
 FROM stg_procedures
 WHERE quarter = $quarter AND service_level NOT IN (2, 3, 4)
 ORDER BY _file, _sheet, _row;
@@ -46,18 +50,22 @@ totals AS (
     WHERE s._is_total
 )
 SELECT 'summary_mismatch', 'warning', 'dvc', _file, _sheet, _row, cell,
-       'Báo cáo tổng hợp: total cell ' || cell || ' (' || measure || ') reads ' || typed
-       || CASE WHEN typed <> column_sum THEN '; its column sums to ' || column_sum ELSE '' END
-       || CASE WHEN typed <> from_dossiers THEN '; the dossiers give ' || from_dossiers ELSE '' END
-       || '. The summary is for reconciliation only: figures are computed from the dossiers'
+       'bảng “' || $title_dossier_summary || '”: ô tổng ' || cell || ' (' || CASE measure
+            WHEN 'received' THEN 'hồ sơ tiếp nhận' WHEN 'level3' THEN 'hồ sơ mức độ 3'
+            WHEN 'level3_online' THEN 'hồ sơ mức độ 3 nộp trực tuyến' WHEN 'level4' THEN 'hồ sơ mức độ 4'
+            WHEN 'level4_online' THEN 'hồ sơ mức độ 4 nộp trực tuyến' WHEN 'resolved' THEN 'hồ sơ đã giải quyết'
+            ELSE measure END || ') ghi ' || coalesce(vi_number(typed), '(ô trống)')
+       || CASE WHEN typed IS DISTINCT FROM column_sum THEN '; cộng các dòng của cột được ' || coalesce(vi_number(column_sum), 'không có số') ELSE '' END
+       || CASE WHEN typed IS DISTINCT FROM from_dossiers THEN '; danh sách hồ sơ cho ' || vi_number(from_dossiers) ELSE '' END
+       || '. Báo cáo tổng hợp chỉ dùng để đối chiếu: số liệu được tính từ danh sách hồ sơ'
 FROM totals
 WHERE typed IS DISTINCT FROM column_sum OR typed IS DISTINCT FROM from_dossiers
 ORDER BY _file, cell;
 
 -- name: iso_level_mismatch
 SELECT 'iso_level_mismatch', 'warning', 'iso', _file, _sheet, _row, NULL,
-       'ISO: `Cấp` reads ' || level || ' but the registry gives ' || agency_level || ' for ' || agency
-       || '; the registry level is used'
+       'bảng “' || $title_iso || '”: cột “Cấp” ghi “' || level || '” nhưng danh mục cơ quan xếp ' || agency || ' ở cấp “' || agency_level || '”'
+       || '. Số liệu theo cấp dùng cấp của danh mục cơ quan'
 FROM stg_iso
 WHERE quarter = $quarter AND level IS NOT NULL AND agency_level IS NOT NULL AND level <> agency_level
 ORDER BY _file, _sheet, _row;
@@ -76,9 +84,13 @@ cur AS (
     FROM stg_certificates WHERE quarter = $quarter
 )
 SELECT 'certificate_continuity', 'warning', 'certificates', NULL, NULL, NULL, NULL,
-       'Chứng thư số: ' || $previous || ' active ' || prev.active || ' + issued ' || cur.issued || ' − revoked '
-       || cur.revoked || ' − expired ' || cur.expired || ' = ' || (prev.active + cur.issued - cur.revoked - cur.expired)
-       || ', but ' || $quarter || ' has ' || cur.active || ' active; figures are published from this quarter''s register'
+       'bảng “' || $title_certificates || '”: cuối ' || $previous_words || ' còn ' || vi_number(prev.active)
+       || ' chứng thư hiệu lực; cộng ' || vi_number(cur.issued) || ' cấp mới, trừ ' || vi_number(cur.revoked)
+       || ' thu hồi và ' || vi_number(cur.expired) || ' hết hạn trong quý thì phải còn '
+       || vi_number(prev.active + cur.issued - cur.revoked - cur.expired) || ' ('
+       || vi_number(prev.active) || ' + ' || vi_number(cur.issued) || ' − ' || vi_number(cur.revoked) || ' − '
+       || vi_number(cur.expired) || '), nhưng danh sách ' || $quarter_words || ' có ' || vi_number(cur.active)
+       || ' chứng thư còn hiệu lực. Số liệu công bố theo danh sách của quý này'
 FROM prev, cur
 WHERE (SELECT count(*) FROM stg_certificates WHERE quarter = $previous) > 0
   AND prev.active + cur.issued - cur.revoked - cur.expired <> cur.active;
@@ -90,8 +102,10 @@ cur AS (
     FROM stg_mailboxes WHERE quarter = $quarter
 )
 SELECT 'mailbox_continuity', 'warning', 'mail', NULL, NULL, NULL, NULL,
-       'Hộp thư công vụ: ' || $previous || ' total ' || prev.total || ' + created ' || cur.created || ' = '
-       || (prev.total + cur.created) || ', but ' || $quarter || ' lists ' || cur.total
-       || ' (mailboxes deleted or back-dated?); figures are published from this quarter''s list'
+       'bảng “' || $title_mailboxes || '”: cuối ' || $previous_words || ' có ' || vi_number(prev.total)
+       || ' hộp thư; cộng ' || vi_number(cur.created) || ' hộp thư tạo mới trong quý thì phải có '
+       || vi_number(prev.total + cur.created) || ' (' || vi_number(prev.total) || ' + ' || vi_number(cur.created)
+       || '), nhưng danh sách ' || $quarter_words || ' có ' || vi_number(cur.total)
+       || ' hộp thư (có hộp thư bị xóa, hoặc ngày tạo bị ghi lùi?). Số liệu công bố theo danh sách của quý này'
 FROM prev, cur
 WHERE prev.total > 0 AND prev.total + cur.created <> cur.total;

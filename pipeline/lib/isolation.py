@@ -37,6 +37,7 @@ from typing import Iterator, Sequence
 
 from pipeline.lib.reader import FileResult, read_file, rejected_result
 from pipeline.lib.tablespecs import TableSpec
+from pipeline.lib.wording import number, size
 
 MEMORY_LIMIT_ENV = "READER_MEMORY_LIMIT"
 TIMEOUT_ENV = "READER_TIMEOUT_SECONDS"
@@ -285,10 +286,6 @@ def read_isolated(jobs: Sequence[ReadJob], limits: ReaderLimits, workdir: Path |
             temporary.cleanup()
 
 
-def _size_text(count: int) -> str:
-    return f"{count / 1024**3:.0f} GB" if count >= 1024**3 else f"{count / 1024**2:.0f} MB"
-
-
 _TELLING = re.compile(r"memory allocation of|panicked at|^\w+(Error|Exception):|Segmentation|Abort", re.I)
 
 
@@ -308,26 +305,26 @@ def _stderr_reason(err: Path) -> str:
 def failure_reason(exitcode: int | None, stderr_tail: str, limits: ReaderLimits) -> str:
     """Plain words for how a reading child ended without a result."""
     if exitcode is None:
-        return (f"reading did not finish within {limits.timeout_seconds:g} s ({TIMEOUT_ENV}); "
-                "stopped: the file is malformed or far larger than an export")
+        return (f"việc đọc không xong trong {number(limits.timeout_seconds)} giây ({TIMEOUT_ENV}) nên đã bị dừng: "
+                "tệp sai cấu trúc hoặc lớn hơn nhiều so với một tệp xuất")
     allocation = "memory allocation of" in stderr_tail or "out of memory" in stderr_tail.lower()
     if exitcode == _EXIT_MEMORY or allocation:
         detail = ""
         if allocation and stderr_tail.split()[3:4] and stderr_tail.split()[3].isdigit():
-            detail = f" (it asked for {_size_text(int(stderr_tail.split()[3]))} at once)"
-        return (f"reading needed more memory than the reader's limit of {_size_text(limits.memory_bytes)} "
-                f"({MEMORY_LIMIT_ENV}){detail}: the file declares cells or strings far beyond what it holds, "
-                "or is damaged")
+            detail = f" (một lần xin {size(int(stderr_tail.split()[3]))})"
+        return (f"việc đọc cần nhiều bộ nhớ hơn giới hạn {size(limits.memory_bytes)} của trình đọc "
+                f"({MEMORY_LIMIT_ENV}){detail}: tệp khai báo số ô hoặc chuỗi vượt xa nội dung thật, "
+                "hoặc tệp bị hỏng")
     if exitcode == _EXIT_ERROR:
-        return f"the reader failed on this file: {stderr_tail or 'no message'}"
+        return f"trình đọc gặp lỗi với tệp này: {stderr_tail or 'không có thông báo'}"
     if exitcode == _SERVER_LOST:
-        return "the reading process was lost while it read this file"
+        return "tiến trình đọc bị mất khi đang đọc tệp này"
     if exitcode < 0:
         name = signal.Signals(-exitcode).name if -exitcode in signal.Signals._value2member_map_ else str(-exitcode)
-        cause = {"SIGXCPU": "it used more CPU time than the reading time limit",
-                 "SIGKILL": "it was killed (out of memory?)"}.get(name, "the native reader crashed")
-        return f"the reader stopped on this file with signal {name}: {cause}" + (f" ({stderr_tail})" if stderr_tail else "")
-    return f"the reader exited with status {exitcode}" + (f" ({stderr_tail})" if stderr_tail else "")
+        cause = {"SIGXCPU": "dùng quá thời gian CPU cho phép để đọc",
+                 "SIGKILL": "bị dừng cưỡng bức (hết bộ nhớ?)"}.get(name, "trình đọc gốc bị sập")
+        return f"trình đọc dừng trên tệp này với tín hiệu {name}: {cause}" + (f" ({stderr_tail})" if stderr_tail else "")
+    return f"trình đọc kết thúc với mã {exitcode}" + (f" ({stderr_tail})" if stderr_tail else "")
 
 
 def _outcome(job: ReadJob, exitcode: int | None, out: Path, err: Path, limits: ReaderLimits) -> ReadOutcome:
@@ -336,7 +333,7 @@ def _outcome(job: ReadJob, exitcode: int | None, out: Path, err: Path, limits: R
             with open(out, "rb") as handle:
                 return ReadOutcome(job, pickle.load(handle), out)
         except Exception as exc:  # a result the child could not finish writing
-            reason = f"the reader's result could not be read back ({exc})"
+            reason = f"không đọc lại được kết quả của trình đọc ({exc})"
     else:
         reason = failure_reason(exitcode, _stderr_reason(err), limits)
     out.unlink(missing_ok=True)

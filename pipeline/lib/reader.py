@@ -29,6 +29,8 @@ from pipeline.lib.findings import Finding
 from pipeline.lib.tablespecs import LANGUAGES, Column, TableSpec
 from pipeline.lib.text import normalize_text, text_key
 from pipeline.lib.values import PARSERS, choice_parser, is_blank
+from pipeline.lib import wording
+from pipeline.lib.wording import quoted
 
 MAX_FILE_BYTES = 50 * 1024**2
 MAX_SHEET_XML_BYTES = 500 * 1024**2
@@ -91,7 +93,7 @@ class RawSheet:
         except UnreadableFile:
             raise
         except Exception as exc:  # a sheet whose XML breaks midway
-            raise UnreadableFile(f"cannot read sheet {self.name!r}: {exc}") from None
+            raise UnreadableFile(f"không đọc được trang tính {quoted(self.name)} ({exc})") from None
 
 
 @dataclass
@@ -117,6 +119,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+IGNORED_NAME_REASON = "tệp khóa của Excel hoặc tệp ẩn, không phải tệp xuất: bỏ qua"
+
+
 def is_ignored_name(name: str) -> bool:
     """Excel lock files (`~$…`) and hidden files are never exports."""
     return name.startswith("~$") or name.startswith(".")
@@ -140,19 +145,19 @@ def _check_xlsx_limits(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except zipfile.BadZipFile as exc:
-        raise UnreadableFile(f"corrupt xlsx (not a valid zip archive: {exc})") from None
+        raise UnreadableFile(f"tệp xlsx bị hỏng (không phải tệp nén zip hợp lệ: {exc})") from None
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
-        raise UnreadableFile("zip archive without xl/workbook.xml: not an Excel workbook")
+        raise UnreadableFile("tệp nén zip không có xl/workbook.xml: không phải sổ tính Excel")
     for info in infos:
         if info.file_size > MAX_SHEET_XML_BYTES:
             raise UnreadableFile(
-                f"{info.filename} is {info.file_size / 1024**2:.0f} MB uncompressed "
-                f"(limit {MAX_SHEET_XML_BYTES // 1024**2} MB)"
+                f"{info.filename} chiếm {wording.size(info.file_size)} khi giải nén "
+                f"(giới hạn {wording.size(MAX_SHEET_XML_BYTES)})"
             )
         if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and info.file_size > 10 * 1024**2:
             raise UnreadableFile(
-                f"{info.filename} expands {info.file_size // max(info.compress_size, 1)}x: refused as a zip bomb"
+                f"{info.filename} giải nén ra gấp {info.file_size // max(info.compress_size, 1)} lần: bị từ chối như một bom nén (zip bomb)"
             )
 
 
@@ -163,14 +168,14 @@ def _read_calamine(path: Path, fmt: str) -> Iterator[RawSheet]:
         with open(path, "rb") as handle:
             blob = handle.read()
         if "EncryptionInfo".encode("utf-16-le") in blob or b"EncryptedPackage" in blob.replace(b"\x00", b""):
-            raise UnreadableFile("password-protected (encrypted) workbook")
+            raise UnreadableFile("sổ tính có mật khẩu (được mã hóa, encrypted)")
     try:
         if path.suffix.lower() in NAMED_AS[fmt]:
             workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         else:  # calamine picks its parser by the name: under another format's name, it gets the bytes
             workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
     except Exception as exc:  # calamine raises its own error types for corrupt workbooks
-        raise UnreadableFile(f"cannot open {fmt} workbook: {exc}") from None
+        raise UnreadableFile(f"không mở được sổ tính {fmt} ({exc})") from None
     return _calamine_sheets(workbook)
 
 
@@ -183,14 +188,14 @@ def _calamine_sheets(workbook) -> Iterator[RawSheet]:
             sheet = workbook.get_sheet_by_name(meta.name)
             if sheet.total_height > MAX_ROWS or sheet.total_width > MAX_COLUMNS + 50:
                 raise UnreadableFile(
-                    f"sheet {meta.name!r} spans {sheet.total_height} rows x {sheet.total_width} columns "
-                    f"(limit {MAX_ROWS} x {MAX_COLUMNS})"
+                    f"trang tính {quoted(meta.name)} trải trên {sheet.total_height} dòng x {sheet.total_width} cột "
+                    f"(giới hạn {MAX_ROWS} x {MAX_COLUMNS})"
                 )
             raw = RawSheet.from_rows(meta.name, str(meta.visible).endswith("Visible"), _calamine_rows(sheet))
         except UnreadableFile:
             raise
         except Exception as exc:
-            raise UnreadableFile(f"cannot read sheet {meta.name!r}: {exc}") from None
+            raise UnreadableFile(f"không đọc được trang tính {quoted(meta.name)} ({exc})") from None
         yield raw
 
 
@@ -218,10 +223,10 @@ def _read_html(path: Path) -> list[RawSheet]:
         text = blob.decode(encoding, errors="replace").encode("utf-8")
         root = etree.fromstring(text, etree.HTMLParser(encoding="utf-8"))
     except Exception as exc:
-        raise UnreadableFile(f"cannot parse HTML: {exc}") from None
+        raise UnreadableFile(f"không phân tích được HTML ({exc})") from None
     tables = root.findall(".//table") if root is not None else []
     if not tables:
-        raise UnreadableFile("HTML file without a <table>")
+        raise UnreadableFile("tệp HTML không có bảng <table>")
     # spans are rare (a title or header cell): once all are placed, rows are read without looking at attributes
     lowered = text.lower()
     spans_left = lowered.count(b"colspan") + lowered.count(b"rowspan")  # at least the span attributes
@@ -250,13 +255,13 @@ def _read_html(path: Path) -> list[RawSheet]:
                 if colspan > 1:
                     row.extend([""] * (colspan - 1))
                 if len(row) > MAX_COLUMNS + 50:
-                    raise UnreadableFile(f"HTML table {index} has more than {MAX_COLUMNS + 50} columns (limit {MAX_COLUMNS})")
+                    raise UnreadableFile(f"bảng HTML số {index} có hơn {MAX_COLUMNS + 50} cột (giới hạn {MAX_COLUMNS})")
             # a rowspan past the row's last cell does not pad it, but still covers the rows below
             covered = {c: last for c, last in covered.items() if last > r}
             rows.append(row)
         width = max((len(row) for row in rows), default=0)
         if width > MAX_COLUMNS + 50:
-            raise UnreadableFile(f"HTML table {index} has {width} columns (limit {MAX_COLUMNS})")
+            raise UnreadableFile(f"bảng HTML số {index} có {width} cột (giới hạn {MAX_COLUMNS})")
         sheets.append(RawSheet.from_rows(f"table {index}", True, _padded(rows, width)))
     return sheets
 
@@ -280,12 +285,12 @@ def load_sheets(path: Path) -> tuple[str, Iterable[RawSheet]]:
     raise UnreadableFile, also while iterating, for anything that is not a readable spreadsheet."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise UnreadableFile(f"file is {size / 1024**2:.1f} MB (limit {MAX_FILE_BYTES // 1024**2} MB)")
+        raise UnreadableFile(f"tệp nặng {wording.size(size)} (giới hạn {wording.size(MAX_FILE_BYTES)})")
     if size == 0:
-        raise UnreadableFile("empty file")
+        raise UnreadableFile("tệp rỗng")
     fmt = detect_format(path)
     if fmt is None:
-        raise UnreadableFile("not a spreadsheet (neither xlsx, xls nor an HTML table)")
+        raise UnreadableFile("không phải bảng tính (không phải xlsx, xls hay bảng HTML)")
     if fmt == "xlsx":
         _check_xlsx_limits(path)
     return fmt, (_read_html(path) if fmt == "html" else _read_calamine(path, fmt))
@@ -378,7 +383,7 @@ def _parse_service_level(value: Any) -> int | None:
         return int(value)
     match = _LEVEL.search(normalize_text(str(value)))
     if not match:
-        raise ValueError(f"not a service level (2, 3, 4, `Mức độ 3`…): {value!r}")
+        raise ValueError(f"{quoted(value)} không phải là mức độ dịch vụ (2, 3, 4, “Mức độ 3”…)")
     return int(match[1])
 
 
@@ -619,7 +624,7 @@ def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_B
     totals = [False] * (len(positions) - len(is_total)) + is_total
     problems = {}
     for r in np.flatnonzero(any_empty[positions] & ~np.array(totals, dtype=bool)).tolist() if len(positions) else []:
-        problems[r] = [f"required `{label}` is empty" for (label, _), mask in zip(required, empty) if mask[positions[r]]]
+        problems[r] = [f"cột bắt buộc “{label}” để trống" for (label, _), mask in zip(required, empty) if mask[positions[r]]]
     every = len(positions) == count
     cells = {i: (columns[i] if every else columns[i].take(positions)) if i < width else Distinct([None] * len(positions))
              for i in set(match.columns.values())}
@@ -641,7 +646,7 @@ def _typed_block(sheet_name: str, match: HeaderMatch, file_label: str, block: _B
             values = Distinct(cells.values()[:-1] + [None])  # the label `Tổng cộng` is not an agency
         parsed, errors = _parse_column(_column_parser(column), values, plain_is_itself=column.type in ("text", "code"))
         for position, error in errors.items():
-            problems.setdefault(position, []).append(f"`{label}`: {error}")
+            problems.setdefault(position, []).append(f"cột “{label}”: {error}")
         data[name] = parsed
         labels.append(label)
         originals.append(cells)
@@ -652,7 +657,7 @@ def _typed_block(sheet_name: str, match: HeaderMatch, file_label: str, block: _B
     if spec.keep_total_row:  # reconciliation names the cell of a wrong total
         data["_cells"] = [json.dumps({n: f"{column_letter(c)}{i + 1}" for n, c in match.columns.items()}) for i in kept]
     findings = [
-        Finding("invalid_row", "error", spec.source, f"{spec.title}: row not loaded ({'; '.join(found)})",
+        Finding("invalid_row", "error", spec.source, f"bảng “{spec.title}”: {'; '.join(found)}. Dòng bị loại, không tính vào số liệu",
                 file_label, sheet_name, kept[position] + 1, table=spec.name)
         for position, found in sorted(problems.items())
     ]
@@ -693,7 +698,7 @@ def read_file(path: Path, relative: str, source: str, specs: tuple[TableSpec, ..
         return rejected_result(path, relative, source, str(exc), result.sha256, result.format)
     if not result.tables:
         result.outcome = "rejected" if any(f.severity == "error" for f in result.findings) else "ignored"
-        result.reason = "no table of this folder found" if result.outcome == "ignored" else "no sheet loaded"
+        result.reason = "không có bảng nào của thư mục này" if result.outcome == "ignored" else "không nạp được trang tính nào"
     return result
 
 
@@ -703,24 +708,24 @@ def rejected_result(path: Path, relative: str, source: str, reason: str, sha256:
     size = path.stat().st_size
     return FileResult(relative, sha256 or sha256_of(path), size, fmt or (detect_format(path) if size else None),
                       outcome="rejected", reason=reason,
-                      findings=[Finding("unreadable_file", "error", source, f"file not loaded: {reason}", relative)])
+                      findings=[Finding("unreadable_file", "error", source, f"tệp không được nạp, mọi số liệu của tệp bị bỏ qua: {reason}", relative)])
 
 
 def _read_sheet(sheet: RawSheet, result: FileResult, source: str, specs: tuple[TableSpec, ...]) -> None:
     relative = result.path
     match = find_header(sheet.head, specs)
     if match is None:
-        state = "hidden sheet" if not sheet.visible else "sheet"
+        state = "trang tính ẩn" if not sheet.visible else "trang tính"
         result.findings.append(Finding(
             "sheet_ignored", "info", source,
-            f"{state} holds no table of this folder's exports: ignored", relative, sheet.name,
+            f"{state} không chứa bảng nào của các tệp thuộc thư mục này: bỏ qua", relative, sheet.name,
         ))
         return
     if match.missing:
         result.findings.append(Finding(
             "missing_labels", "error", source,
-            f"header looks like `{match.spec.title}` but lacks required label(s) "
-            f"{', '.join(repr(m) for m in match.missing)}: sheet not loaded",
+            f"dòng tiêu đề giống bảng “{match.spec.title}” nhưng thiếu cột bắt buộc "
+            f"{', '.join(quoted(m) for m in match.missing)}: trang tính không được nạp",
             relative, sheet.name, match.row_index + 1, table=match.spec.name,
         ))
         return

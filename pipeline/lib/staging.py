@@ -22,9 +22,10 @@ from pipeline.lib.agencies import agency_key
 from pipeline.lib.findings import Finding
 from pipeline.lib.isolation import ReaderLimits, ReadJob, read_isolated
 from pipeline.lib.parse_cache import ParseCache
-from pipeline.lib.reader import FileResult, is_ignored_name
+from pipeline.lib.reader import IGNORED_NAME_REASON, FileResult, is_ignored_name
 from pipeline.lib.tablespecs import TableSpec
 from pipeline.lib.values import DUCKDB_TYPES
+from pipeline.lib.wording import date, number, places, quarter_words, quoted
 
 PROVENANCE = {
     "_file": "VARCHAR", "_sha256": "VARCHAR", "_sheet": "VARCHAR", "_row": "INTEGER",
@@ -59,8 +60,8 @@ class Registry:
             code = next(iter(codes))
             return code, self.levels.get(code), None
         if codes:
-            return None, None, f"matches several registry agencies ({', '.join(sorted(codes))})"
-        return None, None, "matches no agency of the registry"
+            return None, None, f"khớp với nhiều cơ quan trong danh mục ({', '.join(sorted(codes))})"
+        return None, None, "không khớp với cơ quan nào trong danh mục cơ quan"
 
 
 @dataclass
@@ -111,7 +112,7 @@ def stage_source(
     for path in ignored:
         relative = path.relative_to(quarter_dir).as_posix()
         result.files.append(FileResult(relative, "", path.stat().st_size, None, outcome="ignored",
-                                       reason="Excel lock file or hidden file"))
+                                       reason=IGNORED_NAME_REASON))
     parts: dict[str, list[tuple[pd.DataFrame, str, str]]] = {spec.name: [] for spec in specs}
     for relative, file_result in read_source_files(quarter_dir, files, source, specs, cache_dir, result.reused):
         result.files.append(file_result)
@@ -192,8 +193,8 @@ def clean_table(
         for rec, (_, _, problem) in zip(located, matches[unmatched]):
             findings.append(Finding(
                 "unmatched_agency", "warning", spec.source,
-                f"{spec.title}: `{col.labels[0]}` {rec[0]!r} {problem}; "
-                "row kept, counted wherever its agency does not matter",
+                f"bảng “{spec.title}”: cột “{col.labels[0]}” ghi {quoted(rec[0])}, {problem}. "
+                "Dòng vẫn được giữ, chỉ tính vào các số liệu không phân theo cơ quan",
                 rec[1], rec[2], int(rec[3]),
             ))
     keep = ~_duplicates(spec, frame, findings)
@@ -204,8 +205,8 @@ def clean_table(
         if len(outside):
             findings.append(Finding(
                 "outside_quarter", "warning", spec.source,
-                f"{spec.title}: {len(outside)} row(s) dated outside {quarter} "
-                f"({window[0]:%d/%m/%Y}–{window[1]:%d/%m/%Y}) excluded from the quarter; first at "
+                f"bảng “{spec.title}”: {number(len(outside))} dòng có ngày ngoài {quarter_words(quarter)} "
+                f"({date(window[0])}–{date(window[1])}), bị loại khỏi số liệu của quý; các dòng bị loại: "
                 + _locations(outside),
                 outside["_file"].iloc[0], outside["_sheet"].iloc[0], int(outside["_row"].iloc[0]),
             ))
@@ -281,21 +282,19 @@ def _duplicates(spec: TableSpec, frame: pd.DataFrame, findings: list[Finding]) -
     differing = dropped[(fingerprint != first_of_key)[duplicated[involved]].reindex(dropped.index)]
     findings.append(Finding(
         "duplicates_dropped", "warning", spec.source,
-        f"{spec.title}: {len(dropped)} duplicate row(s) by key ({', '.join(spec.column(k).labels[0] for k in spec.key)}) "
-        f"dropped, the first copy by file, sheet and row kept; first dropped at {_locations(dropped)}",
+        f"bảng “{spec.title}”: {number(len(dropped))} dòng trùng khóa ({', '.join(quoted(spec.column(k).labels[0]) for k in spec.key)}) "
+        f"bị loại, giữ bản đầu tiên theo thứ tự tệp, trang tính, dòng; các dòng bị loại: {_locations(dropped)}",
         dropped["_file"].iloc[0], dropped["_sheet"].iloc[0], int(dropped["_row"].iloc[0]),
     ))
     if len(differing):
         findings.append(Finding(
             "duplicates_differ", "warning", spec.source,
-            f"{spec.title}: {len(differing)} dropped duplicate(s) differ from the kept copy outside the key: "
-            + _locations(differing),
+            f"bảng “{spec.title}”: {number(len(differing))} dòng trùng bị loại có nội dung khác bản được giữ "
+            "ở các cột ngoài khóa, cần kiểm tra bản nào đúng: " + _locations(differing),
             differing["_file"].iloc[0], differing["_sheet"].iloc[0], int(differing["_row"].iloc[0]),
         ))
     return duplicated
 
 
 def _locations(frame: pd.DataFrame) -> str:
-    shown = [f"{f} [{s}] row {r}" for f, s, r in frame[["_file", "_sheet", "_row"]].head(FIRST_LOCATIONS).itertuples(index=False)]
-    more = len(frame) - len(shown)
-    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+    return places(frame[["_file", "_sheet", "_row"]].head(FIRST_LOCATIONS).itertuples(index=False), len(frame))

@@ -12,6 +12,7 @@ import re
 from typing import Any, Callable
 
 from pipeline.lib.text import normalize_text, text_key
+from pipeline.lib.wording import quoted
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
@@ -43,7 +44,7 @@ def parse_number(value: Any) -> float | None:
     if is_blank(value):
         return None
     if isinstance(value, bool):
-        raise ValueError(f"expected a number, found {value!r}")
+        raise ValueError(f"cần một số, gặp {quoted(value)}")
     if isinstance(value, (int, float)):
         return float(value)
     text = normalize_text(str(value)).replace(" ", "").rstrip("%")
@@ -51,7 +52,7 @@ def parse_number(value: Any) -> float | None:
         return float(text.replace(".", "").replace(",", "."))
     if _PLAIN.match(text):
         return float(text.replace(",", "."))
-    raise ValueError(f"not a number in Vietnamese notation: {value!r}")
+    raise ValueError(f"{quoted(value)} không phải là số (số viết như 1.626 hoặc 73,8)")
 
 
 def parse_integer(value: Any) -> int | None:
@@ -59,7 +60,7 @@ def parse_integer(value: Any) -> int | None:
     if number is None:
         return None
     if not float(number).is_integer():
-        raise ValueError(f"expected a whole number, found {value!r}")
+        raise ValueError(f"cần một số nguyên, gặp {quoted(value)}")
     return int(number)
 
 
@@ -74,7 +75,7 @@ def parse_date(value: Any) -> dt.date | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if 1 <= value < 2958466:
             return EXCEL_EPOCH + dt.timedelta(days=int(value))
-        raise ValueError(f"not an Excel date serial: {value!r}")
+        raise ValueError(f"{quoted(value)} không phải là ngày (số ngày của Excel ngoài phạm vi)")
     text = normalize_text(str(value))
     try:
         if m := _DATE_TEXT.match(text):
@@ -85,7 +86,7 @@ def parse_date(value: Any) -> dt.date | None:
             return parse_date(float(text))
     except ValueError:
         pass
-    raise ValueError(f"not a date (day/month/year): {value!r}")
+    raise ValueError(f"{quoted(value)} không phải là ngày (ngày/tháng/năm)")
 
 
 def parse_bool(value: Any) -> bool:
@@ -97,13 +98,13 @@ def parse_bool(value: Any) -> bool:
     if isinstance(value, (int, float)):
         if value in (0, 1):
             return bool(value)
-        raise ValueError(f"not a yes/no value: {value!r}")
+        raise ValueError(f"{quoted(value)} không phải là giá trị có/không")
     key = text_key(str(value))
     if key in _YES:
         return True
     if key in _NO:
         return False
-    raise ValueError(f"not a yes/no value: {value!r}")
+    raise ValueError(f"{quoted(value)} không phải là giá trị có/không")
 
 
 def choice_parser(
@@ -120,7 +121,7 @@ def choice_parser(
             return other
         if code is None:
             allowed = ", ".join(v[0] for v in choices.values())
-            raise ValueError(f"unexpected value {value!r} (expected one of: {allowed})")
+            raise ValueError(f"{quoted(value)} không thuộc các giá trị cho phép ({allowed})")
         return code
 
     return parse
