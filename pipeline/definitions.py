@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.indicators.assets import indicators
 from assets.outputs.annex import annex
+from assets.outputs.report import report_draft
 from assets.ingest.assets import ingest_assets
 from assets.ingest.manifest import raw_files
 from assets.reconcile.assets import findings, reconciliation
@@ -13,7 +14,7 @@ from pipeline.executor import in_process_releasing_dead_runs
 from pipeline.resources import resources_from_env
 from pipeline.schedules import quarterly_report_job, quarterly_report_schedule, raw_exports_sensor
 
-ALL_ASSETS = [*ingest_assets, raw_files, reconciliation, indicators, findings, annex]
+ALL_ASSETS = [*ingest_assets, raw_files, reconciliation, indicators, findings, annex, report_draft]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

@@ -81,5 +81,6 @@ def summary(warehouse: str, outputs_dir: str, quarter: str, seconds: float, log:
     changes = history(warehouse, outputs_dir, quarter, latest_only=True).splitlines()[1:]
     lines += [f"  {line.strip()}" for line in changes] or []
     lines.append(f"  annex:   {Path(outputs_dir) / quarter / f'phu-luc-{quarter}.xlsx'}")
+    lines.append(f"  report:  {Path(outputs_dir) / quarter / f'bao-cao-{quarter}.docx'} (draft, a comment on every figure)")
     lines.append(f"  Dagster log: {log}")
     return "\n".join(lines)

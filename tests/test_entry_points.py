@@ -192,6 +192,8 @@ def test_run_materializes_each_new_quarter_oldest_first_and_summarizes_it(env, s
     shown = [l.split()[1].rstrip(":") for l in q2.splitlines() if l.startswith("    ")][:3]
     assert shown == [c for (c,) in most] and q2.splitlines()[3].split()[0] == "error"
     assert "annex:   " in q2 and "phu-luc-2020-Q2.xlsx" in q2
+    report = Path(q2.split("report:  ")[1].split(" (draft")[0])
+    assert report.name == "bao-cao-2020-Q2.docx" and report.is_file()
     log = Path(q2.split("Dagster log: ")[1].splitlines()[0])
     assert log.is_file() and " - DEBUG - " in log.read_text()
     again = _pipeline(env, "run", timeout=900)  # 2020-Q1 has figures now: only the latest runs again

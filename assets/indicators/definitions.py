@@ -35,6 +35,14 @@ class Indicator:
         return UNIT_LABELS[prefix]
 
     @property
+    def measure(self) -> str:
+        """`flow` (counted over the quarter: compare the two quarters' counts), `stock` (a level at the quarter's
+        end: compare the levels) or `rate` (compare in percentage points)."""
+        if self.unit == "percent":
+            return "rate"
+        return "flow" if any(self.id.startswith(p) for p in FLOWS) else "stock"
+
+    @property
     def decimals(self) -> int:
         """Decimals the annex shows (rounded half-up): as the report prints each kind of rate."""
         return RATE_DECIMALS.get(self.section, 2) if self.unit == "percent" else 0
@@ -48,6 +56,9 @@ UNIT_LABELS = {
     "dvc.services": "Dịch vụ", "dvc.dossiers": "Hồ sơ", "iso": "Cơ quan",
 }
 RATE_DECIMALS = {"ioffice": 1, "dvc": 2}
+# figures counted over the quarter; every other count is a level at the quarter's end
+FLOWS = ("ioffice.documents", "ca.issued", "ca.revoked", "ca.expired", "mail.created", "vcon.meetings", "portal.posts",
+         "portal.translations", "dvc.dossiers")
 
 SECTIONS = {
     "ioffice": "Hệ thống Quản lý văn bản và điều hành (iOffice)",

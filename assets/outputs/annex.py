@@ -10,7 +10,6 @@ reads them as a formula when edited. The workbook holds no formula.
 import datetime as dt
 import json
 import os
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -20,7 +19,7 @@ from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
 from assets.outputs.print_layout import MAX_ROW_PT, height_pt
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.versions import keep_previous_file
-from pipeline.lib.wording import quarter_words
+from pipeline.lib.wording import quarter_words, round_half_up
 from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.partitions import parse_quarter, previous_quarter, quarterly_partitions
 from pipeline.resources import WRITER_POOL, PipelinePaths
@@ -48,11 +47,6 @@ FONT_SIZE = 12
 MONOSPACE = "Courier New"  # SQL definitions, at a smaller size
 REPORT = ("Báo cáo kết quả triển khai thực hiện Nghị quyết số 02/NQ-CP của Chính phủ về tiếp tục thực hiện "
           "những nhiệm vụ, giải pháp chủ yếu cải thiện môi trường kinh doanh, nâng cao năng lực cạnh tranh quốc gia")
-
-
-def round_half_up(value: float, decimals: int) -> float:
-    """73.8526 -> 73.9 and 3.04502 -> 3.05 (Excel's own display rounding works on the binary value)."""
-    return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
 class AnnexWriter:

@@ -15,6 +15,7 @@ from pipeline.partitions import quarter_window
 DEFAULT_PROFILE = Path(__file__).resolve().parents[1] / "profile" / "organization.toml"
 PROFILE_ENV = "ORGANIZATION_PROFILE"
 FIELDS = ("governing_body", "department", "department_name", "place", "signer_title", "recipients")
+DEFAULT_REPORT_SYMBOL = "BC"  # the symbol of the report's number (`Số: …/BC-STTTT-VP`) when the profile gives none
 
 
 class ProfileError(ValueError):
@@ -30,6 +31,7 @@ class Organization:
     place: str
     signer_title: tuple[str, ...]
     recipients: tuple[str, ...]
+    report_symbol: str = DEFAULT_REPORT_SYMBOL
 
 
 def profile_path() -> Path:
@@ -53,7 +55,8 @@ def load_profile(path: Path | None = None) -> list[Organization]:
         titles = entry["signer_title"]
         periods.append(Organization(entry["valid_from"], entry["governing_body"], entry["department"],
                                     entry["department_name"], entry["place"],
-                                    tuple([titles] if isinstance(titles, str) else titles), tuple(entry["recipients"])))
+                                    tuple([titles] if isinstance(titles, str) else titles), tuple(entry["recipients"]),
+                                    str(entry.get("report_symbol", DEFAULT_REPORT_SYMBOL))))
     if not periods:
         raise ProfileError(f"the organization profile {path} has no [[period]]")
     return sorted(periods, key=lambda p: p.valid_from)

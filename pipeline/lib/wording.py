@@ -9,6 +9,7 @@ was done.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 ROMAN = ["I", "II", "III", "IV"]
@@ -42,6 +43,20 @@ def size(count: int) -> str:
             value = count / scale
             return f"{number(round(value, 1) if value < 10 else round(value))} {unit}"
     return f"{count} byte"
+
+
+def round_half_up(value: float, decimals: int) -> float:
+    """73.8526 -> 73.9 and 3.04502 -> 3.05 (Excel's own display rounding works on the binary value)."""
+    return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def figure(value: float | None, unit: str, decimals: int = 0) -> str | None:
+    """A published figure as the annex prints it: a count `1.626`, a rate rounded half-up `73,9%`; None for NULL."""
+    if value is None:
+        return None
+    if unit == "percent":
+        return f"{round_half_up(value, decimals):.{decimals}f}".replace(".", ",") + "%"
+    return number(int(round(value)))
 
 
 def date(value: dt.date) -> str:
