@@ -220,3 +220,17 @@ def test_the_q2_sample_draft_reads_like_the_reference_with_its_figures_corrected
     for wrong, right in corrections:
         sentence = sentence.replace(wrong, right)
     assert sentence in body_text(draft)
+
+
+def test_an_unchanged_draft_keeps_no_earlier_version_and_an_edited_template_keeps_one(warehouse, tmp_path):
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    target = tmp_path / "out" / "bao-cao-2020-Q2.docx"
+    build_report(conn, QUARTER, target)
+    assert build_report(conn, QUARTER, target)["previous_version_kept"] == "none"  # comment times differ, nothing else
+    edited = tmp_path / "bao-cao.docx"
+    document = Document(TEMPLATE)
+    document.add_paragraph("Thêm một câu.")
+    document.save(edited)
+    kept = build_report(conn, QUARTER, target, template=edited)["previous_version_kept"]
+    conn.close()
+    assert kept != "none" and "Thêm một câu." not in body_text(Document(kept)) and "Thêm một câu." in body_text(Document(target))

@@ -9,7 +9,6 @@ reads them as a formula when edited. The workbook holds no formula.
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +17,7 @@ from dagster_duckdb import DuckDBResource
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
 from assets.outputs.print_layout import MAX_ROW_PT, height_pt
 from pipeline.lib.profile import ProfileError, organization_for
-from pipeline.lib.versions import keep_previous_file
+from pipeline.lib.versions import publish_file
 from pipeline.lib.wording import quarter_words, round_half_up
 from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.partitions import parse_quarter, previous_quarter, quarterly_partitions
@@ -426,8 +425,7 @@ def build_annex(conn, quarter: str, target: Path) -> dict:
     summary["findings"] = _findings_sheet(w, conn, quarter)
     _sources_sheet(w, conn, quarter)
     w.close()
-    kept = keep_previous_file(target, partial)
-    os.replace(partial, target)
+    kept = publish_file(partial, target)
     summary["previous_version_kept"] = str(kept) if kept else "none"
     return summary
 

@@ -15,7 +15,6 @@ and the finding.
 import copy
 import io
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS_BY_ID, Indicator
 from pipeline.lib.profile import ProfileError, organization_for
-from pipeline.lib.versions import keep_previous_file
+from pipeline.lib.versions import publish_file
 from pipeline.lib.wording import figure, number, quarter_words, round_half_up
 from pipeline.partitions import quarter_window, previous_quarter, quarterly_partitions
 from pipeline.resources import WRITER_POOL, PipelinePaths
@@ -234,6 +233,16 @@ def _run_after(anchor, model, text: str):
     return element
 
 
+def docx_content(path: Path) -> dict[str, bytes]:
+    """What a draft says, without what changes on every run (the times of the archive's entries, of the
+    document's properties and of its comments): an unchanged draft keeps no earlier version."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return {name: re.sub(rb' w:date="[^"]*"', b"", archive.read(name)) for name in sorted(archive.namelist())
+                if name != "docProps/core.xml"}
+
+
 def build_report(conn, quarter: str, target: Path, template: Path = TEMPLATE) -> dict:
     """Write the draft to `target` atomically, the earlier file, when it differs, kept under `versions/`."""
     figures = load_figures(conn, quarter)
@@ -243,8 +252,7 @@ def build_report(conn, quarter: str, target: Path, template: Path = TEMPLATE) ->
     document.core_properties.title = f"Báo cáo {quarter_words(quarter)}"
     document.core_properties.author = AUTHOR
     document.save(partial)
-    kept = keep_previous_file(target, partial)
-    os.replace(partial, target)
+    kept = publish_file(partial, target, content=docx_content)
     return {**counts, "compared_with": previous_quarter(quarter) if counts["changes"] else "none",
             "previous_version_kept": str(kept) if kept else "none"}
 

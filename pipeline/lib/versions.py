@@ -99,10 +99,18 @@ def figure_changes(conn, quarter: str, version: int, share: float) -> pd.DataFra
     """, {"quarter": quarter, "version": version, "share": share}).df()
 
 
-def keep_previous_file(target: Path, replacement: Path) -> Path | None:
-    """Before `replacement` is renamed over `target`: move the earlier file, when it differs, to
+def publish_file(partial: Path, target: Path, content=Path.read_bytes) -> Path | None:
+    """Rename a finished output over `target` (atomic), the earlier file, when its `content` differs, kept
+    under `versions/`; return where that went."""
+    kept = keep_previous_file(target, partial, content)
+    os.replace(partial, target)
+    return kept
+
+
+def keep_previous_file(target: Path, replacement: Path, content=Path.read_bytes) -> Path | None:
+    """Before `replacement` is renamed over `target`: move the earlier file, when its `content` differs, to
     `versions/<stem>-<its date>.<ext>` beside it; return where it went."""
-    if not target.exists() or target.read_bytes() == replacement.read_bytes():
+    if not target.exists() or content(target) == content(replacement):
         return None
     stamp = dt.datetime.fromtimestamp(target.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
     folder = target.parent / "versions"
