@@ -29,13 +29,16 @@ def _raw_dir() -> Path:
 
 def cmd_sample(args) -> int:
     from pipeline.sample.generator import QUARTERS, SEED, generate
+    from pipeline.sample.variants import VARIANTS_BY_ID
 
     out = Path(args.out)
+    if args.variant is not None and args.variant not in VARIANTS_BY_ID:
+        raise UserError(f"--variant {args.variant!r} is not a variant of the export spec; one of: {', '.join(VARIANTS_BY_ID)}")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
     started = time.perf_counter()
     try:
-        generate(out, SEED if args.seed is None else args.seed)
+        generate(out, SEED if args.seed is None else args.seed, variant=VARIANTS_BY_ID.get(args.variant))
     except OSError as exc:
         raise UserError(f"cannot write the sample under {out}: {exc.strerror or exc}") from None
     print(f"wrote {', '.join(QUARTERS)} under {out}/ in {time.perf_counter() - started:.1f} s "
@@ -162,6 +165,8 @@ def parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="write the deterministic sample exports (2020-Q1, 2020-Q2)")
     sample.add_argument("--out", default=os.environ.get("RAW_DIR", "raw"), help="raw root (default: $RAW_DIR or raw/)")
     sample.add_argument("--seed", type=int, default=None)
+    sample.add_argument("--variant", default=None, help="write every export as one rule of the export spec allows "
+                        "(ids: pipeline/sample/variants.py), to try the pipeline on it")
     sample.set_defaults(handler=cmd_sample)
     run = commands.add_parser("run", help="check, then materialize QUARTER (default: every quarter folder without figures "
                               "yet, oldest first, then the newest), and summarize each run")

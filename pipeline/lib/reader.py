@@ -41,7 +41,8 @@ HEADER_SEARCH_ROWS = 15  # title block of up to 10 rows, plus slack
 NAMED_AS = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",)}  # the names calamine opens by path as that format
 
 TOTAL_MARKERS = {"tổng cộng", "tổng", "cộng", "tổng số"}
-SIGNATURE_MARKERS = ("người lập", "trà vinh, ngày", "giám đốc", "thủ trưởng", "kt. ", "ngày ... tháng", "xác nhận")
+SIGNATURE_MARKERS = ("người lập", "giám đốc", "thủ trưởng", "kt. ", "ngày ... tháng", "xác nhận")
+_DATE_LINE = re.compile(r"^[^\d,]{2,40}, ngày\b")  # `Trà Vinh, ngày 03 tháng 7 năm 2020`, whatever the place
 _COLUMN_NUMBER = re.compile(r"^\(?(\d{1,3})\)?$")
 _LEVEL = re.compile(r"(\d)\s*$")
 # printable ASCII but `"` and `\`, single spaces between: normalized text, a JSON string body as it is
@@ -530,7 +531,7 @@ _LONGEST_TOTAL_MARKER = max(len(m) for m in TOTAL_MARKERS) + 10  # room for spac
 def _is_signature_row(row: list[Any]) -> bool:
     for value in row:
         key = _label_key(value)
-        if key and any(key.startswith(m) for m in SIGNATURE_MARKERS):
+        if key and (any(key.startswith(m) for m in SIGNATURE_MARKERS) or _DATE_LINE.match(key)):
             return True
     return False
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.partitions import quarter_window
-from pipeline.sample.writers import Sheet, write_html_xls, write_xls, write_xlsx
+from pipeline.sample.variants import ExportFile, Variant
+from pipeline.sample.writers import Sheet, layout, write_file
 
 SEED = 2020
 QUARTERS = ("2020-Q1", "2020-Q2")
@@ -260,9 +261,10 @@ class Quarter:
 class SampleBuilder:
     """Builds both quarters from one world, writes the files, returns the ground truth."""
 
-    def __init__(self, out: Path, seed: int = SEED, scale: int = 1):
+    def __init__(self, out: Path, seed: int = SEED, scale: int = 1, variant: Variant | None = None):
         self.out = out
         self.scale = scale
+        self.variant = variant
         self.t = _scaled(Q2_TARGETS, scale)
         self.world = World(seed, scale)
         self.rng = self.world.rng
@@ -276,6 +278,16 @@ class SampleBuilder:
         self._certificates()
         self._mailboxes()
         self._procedures()
+
+    def _write(self, fmt: str, path: Path, sheets: Sheet | list[Sheet]):
+        """Write a file in its plain form, or as the variant being generated says an agency's file may look.
+        Returns each data row's Excel row in the plain form (under a variant, planted findings keep those)."""
+        listed = [sheets] if isinstance(sheets, Sheet) else sheets
+        files = [ExportFile(path.name, fmt, listed)] if self.variant is None else self.variant(ExportFile(path.name, fmt, listed))
+        for export in files:
+            write_file(path.parent / export.name, export.fmt, export.sheets)
+        positions = {s.name: [] if s.free_text is not None else layout(s).data_rows for s in listed}
+        return positions[sheets.name] if isinstance(sheets, Sheet) else positions
 
     # --- stocks shared by both quarters ------------------------------------------------------------
     def _accounts(self) -> None:
@@ -408,7 +420,7 @@ class SampleBuilder:
     def _write_registry(self, folder: Path, q: Quarter) -> None:
         rows = [[a.code, a.name, self.rng.choice([a.level, f"Cấp {a.level.lower()}"]), a.parent or "", "; ".join(a.aliases)]
                 for a in self.world.agencies]
-        write_xlsx(folder / "agencies" / "Danh muc co quan don vi.xlsx", [Sheet(
+        self._write("xlsx", folder / "agencies" / "Danh muc co quan don vi.xlsx", [Sheet(
             "Danh mục", ["Mã đơn vị", "Tên đơn vị", "Cấp", "Mã đơn vị cấp trên", "Tên khác"], rows,
             title=["UBND TỈNH TRÀ VINH", "DANH MỤC CƠ QUAN, ĐƠN VỊ", ""])])
 
@@ -428,7 +440,7 @@ class SampleBuilder:
             label = {"active": rng.choice(["Hoạt động", "Đang hoạt động"]), "locked": rng.choice(["Khóa", "Đã khóa"])}[status]
             rows.append([f"0{rng.randint(900000000, 999999999)}", w.written_name(agency), username.upper() if rng.random() < 0.02 else username,
                          w.person(), label, _excel_serial(created)])
-        write_xlsx(folder / "ioffice" / f"Export_{export:%Y%m%d}_0830.xlsx", [
+        self._write("xlsx", folder / "ioffice" / f"Export_{export:%Y%m%d}_0830.xlsx", [
             Sheet("Hướng dẫn", [], [], free_text=["Hướng dẫn sử dụng biểu mẫu", "Cột Ngày tạo: ngày tạo tài khoản",
                                                    "Dữ liệu xuất từ hệ thống iOffice"]),
             Sheet("Tài khoản", ["Số điện thoại", "Đơn vị", "Tên đăng nhập", "Họ và tên", "Trạng thái", "Ngày tạo"], rows,
@@ -472,10 +484,10 @@ class SampleBuilder:
                  for n, (day, number, agency, form, signed) in enumerate(part1)]
         rows2 = [[number, "x" if signed else "", w.written_name(agency), f"{day.day}/{day.month}/{day.year}", form, subject(number)]
                  for day, number, agency, form, signed in part2]
-        pos1 = write_xlsx(folder / "ioffice" / file1, [Sheet(
+        pos1 = self._write("xlsx", folder / "ioffice" / file1, [Sheet(
             "Sổ văn bản đi", ["STT", "Số ký hiệu", "Ngày văn bản", "Trích yếu", "Đơn vị ban hành", "Hình thức", "Ký số"], rows1,
             title=self._title(q.key, "Sổ văn bản phát hành", "HỆ THỐNG QLVB VÀ ĐIỀU HÀNH iOFFICE"), column_numbers=True)])
-        pos2 = write_xlsx(folder / "ioffice" / file2, [Sheet(
+        pos2 = self._write("xlsx", folder / "ioffice" / file2, [Sheet(
             "Sheet1", ["SỐ KÝ HIỆU", "Ký số", "Đơn vị\nban hành", "NGÀY\nVĂN BẢN", "Hình thức", "Trích yếu"], rows2)])
         duplicates = [i for i, d in enumerate(part2) if d[0] < middle + dt.timedelta(days=3) and first <= d[0] <= last]
         q.planted.append(Planted("duplicates_dropped", "ioffice", f"ioffice/{file2}", "Sheet1", pos2["Sheet1"][duplicates[0]]))
@@ -506,7 +518,7 @@ class SampleBuilder:
             device = {"usb_token": self.rng.choice(["USB Token", "Token"]), "sim_pki": self.rng.choice(["SIM PKI", "SIM"])}[c["device"]]
             rows.append([c["serial"], c["subscriber"], {"organization": "Tổ chức", "individual": "Cá nhân"}[c["type"]],
                          self.world.written_name(c["agency"]), device, c["issued"], c["expires"], revoked, status])
-        write_xls(folder / "certificates" / "So theo doi CTS.xls", Sheet(
+        self._write("xls", folder / "certificates" / "So theo doi CTS.xls", Sheet(
             "CTS", ["Số serial", "Tên thuê bao", "Loại thuê bao", "Cơ quan", "Thiết bị", "Ngày cấp", "Ngày hết hạn", "Ngày thu hồi", "Trạng thái"],
             rows, title=["SỔ THEO DÕI CHỨNG THƯ SỐ", ""]))
 
@@ -522,7 +534,7 @@ class SampleBuilder:
             day = m["created"]
             rows.append([m["address"], self.world.person(), agency, f"{day:%d/%m/%Y}", m["status"]])
         name = f"Danh sach hop thu {export:%d%m%Y}.xlsx"
-        pos = write_xlsx(folder / "mail" / name, [Sheet(
+        pos = self._write("xlsx", folder / "mail" / name, [Sheet(
             "Hộp thư", ["Địa chỉ thư điện tử", "Họ và tên", "Đơn vị", "Ngày tạo", "Trạng thái"], rows,
             title=["SỞ THÔNG TIN VÀ TRUYỀN THÔNG", "DANH SÁCH HỘP THƯ ĐIỆN TỬ CÔNG VỤ", ""], signature=True)])
         for i, m in enumerate(boxes):
@@ -542,7 +554,7 @@ class SampleBuilder:
         q.truth["vcon.meetings"] = len(meetings)
         meetings.sort()
         rows = [[f"{d:%d/%m/%Y}", topic, w.written_name(w.province[18]), rng.randint(10, 14)] for d, topic in meetings]
-        write_xlsx(folder / "videoconf" / "Hoi nghi truyen hinh.xlsx", [
+        self._write("xlsx", folder / "videoconf" / "Hoi nghi truyen hinh.xlsx", [
             Sheet("Điểm cầu", ["STT", "Tên điểm cầu", "Địa điểm", "Ngày đưa vào sử dụng"],
                   [[i + 1, n, loc, d] for i, (n, loc, d) in enumerate(listed)], title=["DANH SÁCH ĐIỂM CẦU", ""]),
             Sheet("Cuộc họp", ["Ngày họp", "Nội dung", "Đơn vị chủ trì", "Số điểm cầu"], rows,
@@ -591,7 +603,7 @@ class SampleBuilder:
         for _ in range(4):
             add("leadership_news", "vi", main, first - dt.timedelta(days=2))
         rng.shuffle(posts)
-        pos = write_xlsx(folder / "portal" / "Cong thong tin.xlsx", [
+        pos = self._write("xlsx", folder / "portal" / "Cong thong tin.xlsx", [
             Sheet("Danh sách trang", ["Tên trang", "Địa chỉ", "Loại trang", "Ngôn ngữ"], sites,
                   title=["DANH SÁCH CỔNG/TRANG THÔNG TIN ĐIỆN TỬ", ""]),
             Sheet("Tin bài", ["Mã tin", "Ngày đăng", "Tiêu đề", "Chuyên mục", "Ngôn ngữ", "Bản dịch của", "Trang"], posts,
@@ -610,7 +622,7 @@ class SampleBuilder:
             q.truth[f"dvc.agencies.{suffix}"] = len({p["agency"].code for p in catalogue if p["agency"].level == level})
         rows = [[p["code"], p["name"], p["field"], w.written_name(p["agency"]), p["agency"].level,
                  rng.choice(LEVEL_LABELS[p["level"]])] for p in catalogue]
-        write_xlsx(folder / "dvc" / "Danh muc TTHC.xlsx", [
+        self._write("xlsx", folder / "dvc" / "Danh muc TTHC.xlsx", [
             Sheet("Danh mục TTHC", ["Mã thủ tục", "Tên thủ tục", "Lĩnh vực", "Cơ quan thực hiện", "Cấp thực hiện", "Mức độ"], rows,
                   title=["DANH MỤC THỦ TỤC HÀNH CHÍNH", ""], total_row=["Tổng cộng", len(rows)]),
             Sheet("Sheet2", [], [], hidden=True, free_text=[]),
@@ -672,7 +684,7 @@ class SampleBuilder:
                      f"{d['received'].date() + dt.timedelta(days=15):%d/%m/%Y}",
                      f"{d['resulted']:%d/%m/%Y}" if d["resulted"] else "", returns[d["return"]] if d["return"] else ""] for d in chosen]
             name = f"bao cao thang {month_first.month}.xls"
-            pos = write_html_xls(folder / "dvc" / name, Sheet("table 1", headers, rows,
+            pos = self._write("html", folder / "dvc" / name, Sheet("table 1", headers, rows,
                                                                title=[f"DANH SÁCH HỒ SƠ THÁNG {month_first.month}/{month_first.year}"]))
             if month == 1:
                 q.planted.append(Planted("duplicates_dropped", "dvc", f"dvc/{name}", "table 1", pos[0]))
@@ -704,7 +716,7 @@ class SampleBuilder:
                       two_row_header=[("STT", []), ("Đơn vị", []), ("Tổng số hồ sơ tiếp nhận", []), ("Mức độ 3", ["Tổng số", "Trực tuyến"]),
                                       ("Mức độ 4", ["Tổng số", "Trực tuyến"]), ("Đã giải quyết", [])],
                       column_numbers=True, total_row=["", "Tổng cộng"] + [_vn_number(v) for v in typed], signature=True)
-        pos = write_xlsx(folder / "dvc" / "Bao cao tong hop.xlsx", [sheet])
+        pos = self._write("xlsx", folder / "dvc" / "Bao cao tong hop.xlsx", [sheet])
         if q.key == Q2:
             q.planted.append(Planted("summary_mismatch", "dvc", "dvc/Bao cao tong hop.xlsx", "Tổng hợp", pos["Tổng hợp"][-1],
                                      f"F{pos['Tổng hợp'][-1]}"))
@@ -717,7 +729,7 @@ class SampleBuilder:
         for level, suffix in (("Tỉnh", "province"), ("Huyện", "district"), ("Xã", "commune")):
             q.truth[f"iso.agencies.{suffix}"] = sum(a.level == level and deployed[a.code] <= last for a in listed)
         rows = [[i + 1, self.world.written_name(a), a.level, deployed[a.code]] for i, a in enumerate(listed)]
-        write_xlsx(folder / "iso" / "ISO dien tu.xlsx", [Sheet("ISO", ["STT", "Tên cơ quan", "Cấp", "Ngày triển khai"], rows,
+        self._write("xlsx", folder / "iso" / "ISO dien tu.xlsx", [Sheet("ISO", ["STT", "Tên cơ quan", "Cấp", "Ngày triển khai"], rows,
                                                                title=["DANH SÁCH CƠ QUAN ÁP DỤNG ISO ĐIỆN TỬ", ""])])
 
 
@@ -759,10 +771,11 @@ def _scaled(targets, scale: int):
     return targets * scale
 
 
-def generate(out: Path, seed: int = SEED, scale: int = 1) -> dict:
+def generate(out: Path, seed: int = SEED, scale: int = 1, variant: Variant | None = None) -> dict:
     """Write both sample quarters under `out`; return the ground truth (also written to sample-truth/).
-    `scale` > 1 multiplies the agencies (registry copies) and the records, for benchmarks."""
-    builder = SampleBuilder(out, seed, scale)
+    `scale` > 1 multiplies the agencies (registry copies) and the records, for benchmarks. `variant` writes
+    every export as that rule of the spec says it may look (pipeline.sample.variants): the figures are the same."""
+    builder = SampleBuilder(out, seed, scale, variant)
     truths = builder.build()
     for quarter in QUARTERS:
         truths[quarter]["indicators"].update(rates(truths[quarter]["indicators"]))

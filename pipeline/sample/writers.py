@@ -20,9 +20,9 @@ class Sheet:
     headers: list[str]
     rows: list[list[Any]]
     title: list[str] = field(default_factory=list)  # lines above the header, merged across the table
-    column_numbers: bool = False
+    column_numbers: bool | Any = False  # True: `(1) (2) …`; or a function of the column index
     total_row: list[Any] | None = None
-    signature: bool = False
+    signature: bool | list[list[Any]] = False  # True: the usual block; or its rows
     hidden: bool = False
     two_row_header: list[tuple[str, list[str]]] | None = None  # (parent, children) per column group
     free_text: list[str] | None = None  # a sheet of plain lines (instructions)
@@ -38,6 +38,56 @@ SIGNATURE = [
 ]
 
 
+@dataclass
+class Grid:
+    """A sheet laid out as cells: what every format writes the same way."""
+
+    rows: list[list[Any]]
+    merges: list[tuple[int, int, int, int]]  # first row, first column, last row, last column (0-based)
+    bold_rows: set[int]
+    data_rows: list[int]  # Excel row number of each data row (and of the total row)
+    width: int
+
+
+def layout(sheet: Sheet) -> Grid:
+    """Title block (merged), header (one or two rows), column numbers, data, total row, signature block."""
+    width = len(sheet.headers) if sheet.two_row_header is None else sum(max(1, len(c)) for _, c in sheet.two_row_header)
+    rows: list[list[Any]] = []
+    merges, bold = [], set()
+    for line in sheet.title:
+        if line and width > 1:
+            merges.append((len(rows), 0, len(rows), width - 1))
+        bold.add(len(rows))
+        rows.append([line] if line else [])
+    if sheet.two_row_header is not None:
+        top, below, c = [], [], 0
+        for parent, children in sheet.two_row_header:
+            if children:
+                merges.append((len(rows), c, len(rows), c + len(children) - 1))
+                top += [parent] + [None] * (len(children) - 1)
+                below += list(children)
+                c += len(children)
+            else:
+                merges.append((len(rows), c, len(rows) + 1, c))
+                top.append(parent)
+                below.append(None)
+                c += 1
+        bold |= {len(rows), len(rows) + 1}
+        rows += [top, below]
+    else:
+        bold.add(len(rows))
+        rows.append(list(sheet.headers))
+    if sheet.column_numbers:
+        rows.append([f"({c + 1})" if sheet.column_numbers is True else sheet.column_numbers(c) for c in range(width)])
+    data_rows = []
+    for values in sheet.rows + ([sheet.total_row] if sheet.total_row is not None else []):
+        data_rows.append(len(rows) + 1)
+        rows.append(list(values))
+    if sheet.signature:
+        rows += [list(line) for line in (sheet.signature if isinstance(sheet.signature, list) else SIGNATURE)]
+    return Grid(rows, merges, bold, data_rows, width)
+
+
 def write_xlsx(path: Path, sheets: list[Sheet]) -> dict[str, list[int]]:
     """Write `sheets`; return sheet name -> Excel row number of each data row."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +95,6 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> dict[str, list[int]]:
                                            "strings_to_formulas": False, "strings_to_urls": False})
     book.set_properties({"created": FIXED_CREATED})  # same seed, same bytes: no clock in the file
     bold = book.add_format({"bold": True, "align": "center", "valign": "vcenter", "text_wrap": True, "border": 1})
-    title_format = book.add_format({"bold": True, "align": "center"})
     positions: dict[str, list[int]] = {}
     for sheet in sheets:
         ws = book.add_worksheet(sheet.name)
@@ -56,113 +105,111 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> dict[str, list[int]]:
                 ws.write_string(r, 0, line)
             positions[sheet.name] = []
             continue
-        width = len(sheet.headers) if sheet.two_row_header is None else sum(max(1, len(c)) for _, c in sheet.two_row_header)
-        r = 0
-        for line in sheet.title:
-            if line:
-                if width > 1:
-                    ws.merge_range(r, 0, r, width - 1, line, title_format)
-                else:
-                    ws.write_string(r, 0, line, title_format)
-            r += 1
-        if sheet.two_row_header is not None:
-            c = 0
-            for parent, children in sheet.two_row_header:
-                if children:
-                    ws.merge_range(r, c, r, c + len(children) - 1, parent, bold)
-                    for i, child in enumerate(children):
-                        ws.write_string(r + 1, c + i, child, bold)
-                    c += len(children)
-                else:
-                    ws.merge_range(r, c, r + 1, c, parent, bold)
-                    c += 1
-            r += 2
-        else:
-            for c, label in enumerate(sheet.headers):
-                ws.write_string(r, c, label, bold)
-            r += 1
-        if sheet.column_numbers:
-            for c in range(width):
-                ws.write_string(r, c, f"({c + 1})")
-            r += 1
-        rows = []
-        for values in sheet.rows:
+        grid = layout(sheet)
+        merged = set()
+        for r0, c0, r1, c1 in grid.merges:
+            ws.merge_range(r0, c0, r1, c1, grid.rows[r0][c0] if c0 < len(grid.rows[r0]) else "", bold)
+            merged |= {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+        for r, values in enumerate(grid.rows):
             for c, value in enumerate(values):
-                _write_cell(ws, r, c, value)
-            rows.append(r + 1)
-            r += 1
-        if sheet.total_row is not None:
-            for c, value in enumerate(sheet.total_row):
-                _write_cell(ws, r, c, value)
-            rows.append(r + 1)
-            r += 1
-        if sheet.signature:
-            for line in SIGNATURE:
-                for c, value in enumerate(line):
-                    if value:
-                        ws.write_string(r, c, value)
-                r += 1
-        ws.set_column(0, width - 1, 18)
-        positions[sheet.name] = rows
+                if (r, c) not in merged:
+                    _write_cell(ws, r, c, value, bold if r in grid.bold_rows else None)
+        ws.set_column(0, max(grid.width - 1, 0), 18)
+        positions[sheet.name] = grid.data_rows
     book.close()
     return positions
 
 
-def _write_cell(ws, r: int, c: int, value: Any) -> None:
+def _write_cell(ws, r: int, c: int, value: Any, cell_format=None) -> None:
     if value is None or value == "":
         return
     if isinstance(value, str):
-        ws.write_string(r, c, value)
+        ws.write_string(r, c, value, cell_format)
     else:
-        ws.write(r, c, value)
+        ws.write(r, c, value, cell_format)
 
 
-def write_xls(path: Path, sheet: Sheet) -> list[int]:
-    """A legacy BIFF8 workbook (what old desktop software still exports)."""
+def write_xls(path: Path, sheets: Sheet | list[Sheet]) -> list[int] | dict[str, list[int]]:
+    """A legacy BIFF8 workbook (what old desktop software still exports). One sheet: its data rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlwt.Workbook(encoding="utf-8")
-    ws = book.add_sheet(sheet.name)
     date_style = xlwt.easyxf(num_format_str="dd/mm/yyyy")
+    datetime_style = xlwt.easyxf(num_format_str="dd/mm/yyyy hh:mm")
     bold = xlwt.easyxf("font: bold on; align: wrap on, horiz center")
-    r = 0
-    for line in sheet.title:
-        if line:
-            ws.write_merge(r, r, 0, len(sheet.headers) - 1, line, bold)
-        r += 1
-    for c, label in enumerate(sheet.headers):
-        ws.write(r, c, label, bold)
-    r += 1
-    rows = []
-    for values in sheet.rows:
-        for c, value in enumerate(values):
-            if isinstance(value, dt.date):
-                ws.write(r, c, value, date_style)
-            elif value is not None:
-                ws.write(r, c, value)
-        rows.append(r + 1)
-        r += 1
+    positions = {}
+    for sheet in [sheets] if isinstance(sheets, Sheet) else sheets:
+        ws = book.add_sheet(sheet.name)
+        if sheet.hidden:
+            ws.visibility = 1
+        if sheet.free_text is not None:
+            for r, line in enumerate(sheet.free_text):
+                ws.write(r, 0, line)
+            positions[sheet.name] = []
+            continue
+        grid = layout(sheet)
+        merged = set()
+        for r0, c0, r1, c1 in grid.merges:
+            ws.write_merge(r0, r1, c0, c1, grid.rows[r0][c0] if c0 < len(grid.rows[r0]) else "", bold)
+            merged |= {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+        for r, values in enumerate(grid.rows):
+            for c, value in enumerate(values):
+                if (r, c) in merged or value is None or value == "":
+                    continue
+                if isinstance(value, dt.datetime):
+                    ws.write(r, c, value, datetime_style)
+                elif isinstance(value, dt.date):
+                    ws.write(r, c, value, date_style)
+                else:
+                    ws.write(r, c, value, bold if r in grid.bold_rows else xlwt.Style.default_style)
+        positions[sheet.name] = grid.data_rows
     book.save(str(path))
-    return rows
+    return positions[sheets.name] if isinstance(sheets, Sheet) else positions
 
 
-def write_html_xls(path: Path, sheet: Sheet) -> list[int]:
-    """An HTML table saved with an `.xls` name, as web systems' "Xuất Excel" buttons produce."""
+def write_html_xls(path: Path, sheets: Sheet | list[Sheet]) -> list[int] | dict[str, list[int]]:
+    """An HTML table saved with an `.xls` name, as web systems' "Xuất Excel" buttons produce (one table a sheet)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    width = len(sheet.headers)
-    parts = ['<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body>',
-             '<table border="1">']
-    r = 0
-    for line in sheet.title:
-        parts.append(f'<tr><td colspan="{width}"><b>{html.escape(line)}</b></td></tr>')
-        r += 1
-    parts.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in sheet.headers) + "</tr>")
-    r += 1
-    rows = []
-    for values in sheet.rows:
-        cells = "".join(f"<td>{'' if v is None else html.escape(str(v))}</td>" for v in values)
-        parts.append(f"<tr>{cells}</tr>")
-        rows.append(r + 1)
-        r += 1
-    parts.append("</table></body></html>")
+    parts = ['<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body>']
+    positions = {}
+    for sheet in [sheets] if isinstance(sheets, Sheet) else sheets:
+        parts.append('<table border="1">')
+        if sheet.free_text is not None:
+            parts += [f"<tr><td>{html.escape(line)}</td></tr>" for line in sheet.free_text]
+            parts.append("</table>")
+            positions[sheet.name] = []
+            continue
+        grid = layout(sheet)
+        spans = {(r0, c0): (r1 - r0 + 1, c1 - c0 + 1) for r0, c0, r1, c1 in grid.merges}
+        covered = {(r, c) for r0, c0, r1, c1 in grid.merges for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)} - set(spans)
+        for r, values in enumerate(grid.rows):
+            cells = []
+            for c, value in enumerate(values):
+                if (r, c) in covered:
+                    continue
+                rowspan, colspan = spans.get((r, c), (1, 1))
+                attributes = (f' rowspan="{rowspan}"' if rowspan > 1 else "") + (f' colspan="{colspan}"' if colspan > 1 else "")
+                tag = "th" if r in grid.bold_rows else "td"
+                cells.append(f"<{tag}{attributes}>{'' if value is None else html.escape(_html_text(value))}</{tag}>")
+            parts.append(f"<tr>{''.join(cells)}</tr>")
+        parts.append("</table>")
+        positions[sheet.name] = grid.data_rows
+    parts.append("</body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
-    return rows
+    return positions[sheets.name] if isinstance(sheets, Sheet) else positions
+
+
+def _html_text(value: Any) -> str:
+    """A value as a web export prints it: dates day first."""
+    if isinstance(value, dt.datetime):
+        return f"{value:%d/%m/%Y %H:%M}"
+    if isinstance(value, dt.date):
+        return f"{value:%d/%m/%Y}"
+    return str(value)
+
+
+WRITERS = {"xlsx": write_xlsx, "xls": write_xls, "html": write_html_xls}
+
+
+def write_file(path: Path, fmt: str, sheets: list[Sheet]) -> dict[str, list[int]]:
+    """`sheets` in the format `fmt` (xlsx, xls or html), whatever the name of `path`."""
+    return WRITERS[fmt](path, sheets)
