@@ -4,12 +4,14 @@ through the real reader and compared with the plain form. Each test id quotes th
 where the spec allows two readings, the one the project chose."""
 
 import datetime as dt
+import unicodedata
 
 import pandas as pd
 import pytest
 
+from pipeline.lib.agencies import registry_keys
 from pipeline.lib.reader import read_file
-from pipeline.lib.staging import list_source_files
+from pipeline.lib.staging import Registry, list_source_files
 from pipeline.lib.tablespecs import SOURCES
 from pipeline.sample.variants import VARIANTS, ExportFile, Variant
 from pipeline.sample.writers import Sheet, write_file
@@ -159,3 +161,87 @@ def test_a_whole_quarter_written_in_variants_gives_the_same_figures_end_to_end(i
     # the same defects are found (a sheet lacking a label, split in two, is two findings of that kind)
     assert kinds == constructed.execute("SELECT DISTINCT check_id FROM findings WHERE quarter = '2020-Q2' "
                                         "AND severity <> 'info' AND check_id NOT LIKE '%continuity' ORDER BY 1").fetchall()
+
+
+# --- "Agencies and how names match" ------------------------------------------------------------------------------
+REGISTRY = [("TP", "Ủy ban nhân dân thành phố Trà Vinh", None), ("TX", "UBND thị xã Duyên Hải", None),
+            ("TT", "Ủy ban nhân dân thị trấn Càng Long", None), ("H", "Ủy ban nhân dân huyện Cầu Kè", None),
+            ("P", "Ủy ban nhân dân phường 1", None), ("STTTT", "Sở Thông tin và Truyền thông", "Sở TT&TT; STTTT"),
+            ("SYT", "Sở Y tế", None)]
+NAME_RULES = [
+    ("it equals the official name", "Sở Y tế", "SYT"),
+    ("… or one of its other names", "Sở TT&TT", "STTTT"),
+    ("… or one of its other names (separated by `;`)", "STTTT", "STTTT"),
+    ("after text normalization (case folding included)", "SỞ Y TẾ", "SYT"),
+    ("after text normalization (NFD)", unicodedata.normalize("NFD", "Sở Thông tin và Truyền thông"), "STTTT"),
+    ("after text normalization (spaces)", "  Sở   Y\u00a0tế ", "SYT"),
+    ("ignoring a leading `Ủy ban nhân dân`/`UBND` on either side: UBND for Ủy ban nhân dân", "UBND thành phố Trà Vinh", "TP"),
+    ("… on either side: Ủy ban nhân dân for UBND", "Ủy ban nhân dân thị xã Duyên Hải", "TX"),
+    ("… on either side: no prefix at all", "huyện Cầu Kè", "H"),
+    ("… both tone-mark placements (`Ủy`/`Uỷ`)", "Uỷ ban nhân dân huyện Cầu Kè", "H"),
+    ("reading `TP.` = `Thành phố`", "TP. Trà Vinh", "TP"),
+    ("reading `TX.` = `Thị xã` (without a space after the dot)", "TX.Duyên Hải", "TX"),
+    ("reading `TT.` = `Thị trấn` right after the prefix", "UBND TT. Càng Long", "TT"),
+    ("reading `H.` = `Huyện`", "H. Cầu Kè", "H"),
+    ("reading `P.` = `Phường`", "UBND P.1", "P"),
+]
+
+
+@pytest.mark.parametrize("rule, written, code", NAME_RULES, ids=[f"A free-text agency name matches … when {r}" for r, _, _ in NAME_RULES])
+def test_a_free_text_agency_name_matches_the_registry(rule, written, code):
+    registry = Registry(registry_keys(REGISTRY), {})
+    assert registry.match(written)[0] == code
+
+
+def test_a_name_that_still_matches_nothing_is_unmatched():
+    assert Registry(registry_keys(REGISTRY), {}).match("Sở Ngoại vụ")[2] == "không khớp với cơ quan nào trong danh mục cơ quan"
+
+
+# --- each table's "also" -----------------------------------------------------------------------------------------
+ALSO = [  # (source, table, label, as written, as read): the alternatives each table of the spec lists
+    ("agencies", "agencies", "Cấp", "Cấp tỉnh", "Tỉnh"), ("agencies", "agencies", "Cấp", "cấp huyện", "Huyện"),
+    ("ioffice", "accounts", "Trạng thái", "Đang hoạt động", "active"), ("ioffice", "accounts", "Trạng thái", "Đã khóa", "locked"),
+    ("ioffice", "accounts", "Trạng thái", "Khóa", "locked"), ("ioffice", "documents", "Hình thức", "Điện tử và giấy", "both"),
+    ("certificates", "certificates", "Thiết bị", "Token", "usb_token"),
+    ("certificates", "certificates", "Thiết bị", "SIM", "sim_pki"),
+    ("portal", "sites", "Ngôn ngữ", "Tiếng Việt, Tiếng Anh; Tiếng Khmer", "en,km,vi"),
+    ("portal", "sites", "Ngôn ngữ", "vi; en", "en,vi"),
+    ("portal", "posts", "Chuyên mục", "Lấy ý kiến dự thảo", "draft_consultations"),
+    ("portal", "posts", "Chuyên mục", "Thể thao", "other"),
+    ("dvc", "procedures", "Mức độ", "Mức độ 3", 3), ("dvc", "procedures", "Mức độ", "Mức 4", 4),
+    ("dvc", "procedures", "Mức độ", "DVC mức độ 4", 4), ("dvc", "procedures", "Mức độ", 2, 2),
+    ("dvc", "procedures", "Mã thủ tục", "1.004220", "1.004220"),
+    ("dvc", "dossiers", "Kênh nộp", "Bưu chính công ích", "postal"),
+    ("dvc", "dossiers", "Hình thức trả kết quả", "Qua bưu chính", "postal"),
+]
+
+
+def _row_for(spec, label, value):
+    """A row of `spec` with every required column filled plainly and `value` under `label`."""
+    plain = {"text": "x1", "code": "1.000001", "date": D(2020, 4, 1), "bool": "Có", "integer": 1, "number": 1,
+             "level": 3, "languages": "vi"}
+    headers, row = [], []
+    for column in spec.columns:
+        if column.required or column.labels[0] == label:
+            headers.append(column.labels[0])
+            if column.labels[0] == label:
+                row.append(value)
+            elif column.type == "choice":
+                row.append(next(iter(column.choices.values()))[0])
+            else:
+                row.append("Sở Y tế" if column.agency else plain[column.type])
+    return headers, row
+
+
+@pytest.mark.parametrize("source, table, label, written, expected", ALSO,
+                         ids=[f"{t}: `{l}` may read {w!r}" for _, t, l, w, _ in ALSO])
+def test_each_alternative_a_table_lists_reads_as_its_value(source, table, label, written, expected, tmp_path):
+    spec = next(s for s in SOURCES[source] if s.name == table)
+    headers, row = _row_for(spec, label, written)
+    _write(tmp_path / "files", [ExportFile("x.xlsx", "xlsx", [Sheet("S", headers, [row])])])
+    result = read_file(tmp_path / "files" / "x.xlsx", "x.xlsx", source, SOURCES[source])
+    column = next(c for c in spec.columns if c.labels[0] == label)
+    value = result.tables[table][column.name].iloc[0]
+    if column.type == "languages":
+        value = ",".join(sorted(str(value).replace(";", ",").split(",")))
+    assert value == expected and [f.text for f in result.findings] == []
