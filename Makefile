@@ -26,6 +26,7 @@ run: install
 	@$(BIN)/python -m pipeline run $(QUARTER)
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 bench: install

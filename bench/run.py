@@ -121,15 +121,18 @@ def report(results: list[dict]) -> str:
         row(f"pipeline {stage} (s)", [f"{r['first_stages'][stage]:.1f}" for r in results])
     row("one Dagster process start (s)", [f"{r['dagster_start']:.1f}" for r in results])
     row("pipeline end to end, CLI (s)", [f"{r['first_e2e']:.1f}" for r in results])
-    row("peak RSS: pipeline / floor / baseline (MB)", [f"{r['first_rss']:.0f} / {r['floor_rss']:.0f} / {r['baseline_rss']:.0f}" for r in results])
+    row("peak RSS: pipeline / floor / baseline (MB)",
+        [f"{r['first_rss']:.0f} / {r['floor_rss']:.0f} / {r['baseline_rss']:.0f}" for r in results])
     row("ratio ingest / floor", [f"{r['first_stages']['ingest'] / r['floor']:.2f}" for r in results])
     row("ratio baseline / ingest", [f"{r['baseline'] / r['first_stages']['ingest']:.2f}" for r in results])
     row("ratio end to end / (floor + Dagster start)", [f"{r['first_e2e'] / (r['floor'] + r['dagster_start']):.2f}" for r in results])
     row("reading every file: in process / isolated, 1 child / 2 children (s)",
         [f"{r['isolation']['in_process']:.1f} / {r['isolation']['isolated_1']:.1f} / {r['isolation']['isolated_2']:.1f}" for r in results])
     row("ratio isolated (1 child) / in process; (2 children) / in process",
-        [f"{r['isolation']['isolated_1'] / r['isolation']['in_process']:.2f}; {r['isolation']['isolated_2'] / r['isolation']['in_process']:.2f}" for r in results])
-    row("re-run, files unchanged: ingest (s) / files not re-parsed", [f"{r['again_stages']['ingest']:.1f} / {r['again_reused']}" for r in results])
+        [f"{r['isolation']['isolated_1'] / r['isolation']['in_process']:.2f}; "
+         f"{r['isolation']['isolated_2'] / r['isolation']['in_process']:.2f}" for r in results])
+    row("re-run, files unchanged: ingest (s) / files not re-parsed",
+        [f"{r['again_stages']['ingest']:.1f} / {r['again_reused']}" for r in results])
     if len(results) == 2:
         small, big = results
         lines += ["", "| 10x / 1x | " + " | ".join(list(STAGES) + ["end to end", "floor"]) + " |", "|---|" + "---|" * (len(STAGES) + 2)]

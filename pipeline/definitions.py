@@ -5,10 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.indicators.assets import indicators
-from assets.outputs.annex import annex
-from assets.outputs.report import report_draft
 from assets.ingest.assets import ingest_assets
 from assets.ingest.manifest import raw_files
+from assets.outputs.annex import annex
+from assets.outputs.report import report_draft
 from assets.reconcile.assets import findings, reconciliation
 from pipeline.executor import in_process_releasing_dead_runs
 from pipeline.resources import resources_from_env

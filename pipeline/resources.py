@@ -7,9 +7,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
-
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 DEFAULT_RAW_DIR = "raw"

@@ -25,8 +25,16 @@ import dagster as dg
 
 from pipeline.code_reload import request_code_reload
 from pipeline.lib.reader import is_ignored_name, sha256_of
-from pipeline.partitions import (TIMEZONE, parse_quarter, previous_quarter, province_today, quarter_of,
-                                 quarterly_partitions, quarters_with_exports, wanted_partition_keys)
+from pipeline.partitions import (
+    TIMEZONE,
+    parse_quarter,
+    previous_quarter,
+    province_today,
+    quarter_of,
+    quarterly_partitions,
+    quarters_with_exports,
+    wanted_partition_keys,
+)
 from pipeline.resources import PipelinePaths
 
 RELOAD_COOLDOWN_SECONDS = 300  # a reload reaches the daemon within about a minute; do not ask again meanwhile

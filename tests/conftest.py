@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
-
-import dagster as dg
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,8 @@ def _write(fmt, path, sheets):
 
 def _quarter(root, quarter, certs, mails, extra):
     q = root / quarter
-    _write("xlsx", q / "agencies" / "dm.xlsx", [Sheet("DM", ["Mã đơn vị", "Tên đơn vị", "Cấp", "Mã đơn vị cấp trên", "Tên khác"], REGISTRY)])
+    _write("xlsx", q / "agencies" / "dm.xlsx", [Sheet("DM", ["Mã đơn vị", "Tên đơn vị", "Cấp", "Mã đơn vị cấp trên", "Tên khác"],
+                                                      REGISTRY)])
     _write("xls", q / "certificates" / "cts.xls", Sheet("CTS", CERT_HEADERS, certs))
     _write("xlsx", q / "mail" / "mail.xlsx", [Sheet("HT", MAIL_HEADERS, mails)])
     extra(q)

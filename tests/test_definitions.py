@@ -2,8 +2,7 @@ import datetime as dt
 
 import pytest
 
-from pipeline.partitions import (last_finished_quarter, previous_quarter, province_today, quarter_keys, quarter_window,
-                                 quarterly_partitions)
+from pipeline.partitions import last_finished_quarter, previous_quarter, province_today, quarter_keys, quarter_window, quarterly_partitions
 
 
 def test_definitions_load_with_every_stage():

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +34,8 @@ def _in_process(env, monkeypatch, capsys, *args):
     """The command through `main` in this process (what `python -m pipeline` runs, without its start-up)."""
     from pipeline.__main__ import main
 
-    for name in ("RAW_DIR", "WAREHOUSE_PATH", "DAGSTER_HOME", *(k for k in env if k.startswith(("READER_", "FIGURE_", "DUCKDB_", "ORGANIZATION_")))):
+    for name in ("RAW_DIR", "WAREHOUSE_PATH", "DAGSTER_HOME", *(k for k in env if k.startswith(("READER_", "FIGURE_", "DUCKDB_",
+                                                                                                "ORGANIZATION_")))):
         monkeypatch.setenv(name, env[name])
     code = main(list(args))
     out = capsys.readouterr()
@@ -46,7 +45,7 @@ def _in_process(env, monkeypatch, capsys, *args):
 def _one_clear_line(done, fragment, code=2):
     assert done.returncode == code, (done.returncode, done.stdout[-1000:], done.stderr[-2000:])
     assert "Traceback" not in done.stderr + done.stdout
-    lines = [l for l in done.stderr.splitlines() if l.strip()]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], done.stderr
 
 
@@ -131,7 +130,7 @@ def test_the_assets_fail_with_a_plain_reason_when_dagster_launches_them(env, tmp
                            "--partition", "2020-Q2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     # Dagster's own CLI prints the step's stack after the reason (its format); the reason reads plainly
-    reasons = {l for l in done.stderr.splitlines() if l.startswith("dagster._core.definitions.events.Failure: ")}
+    reasons = {line for line in done.stderr.splitlines() if line.startswith("dagster._core.definitions.events.Failure: ")}
     assert len(reasons) == 1 and fragment in reasons.pop(), done.stderr[-3000:]
 
 
@@ -189,7 +188,7 @@ def test_run_materializes_each_new_quarter_oldest_first_and_summarizes_it(env, s
     conn.close()
     assert f"  figures: 57 computed, {nulls} NULL (ioffice." in q2
     assert f"  findings: {counts['error']} error, {counts['warning']} warning, {counts.get('info', 0)} info" in q2
-    shown = [l.split()[1].rstrip(":") for l in q2.splitlines() if l.startswith("    ")][:3]
+    shown = [line.split()[1].rstrip(":") for line in q2.splitlines() if line.startswith("    ")][:3]
     assert shown == [c for (c,) in most] and q2.splitlines()[3].split()[0] == "error"
     assert "annex:   " in q2 and "phu-luc-2020-Q2.xlsx" in q2
     report = Path(q2.split("report:  ")[1].split(" (draft")[0])
@@ -223,4 +222,4 @@ def test_a_failed_run_shows_its_errors_in_full_without_the_debug_lines(tmp_path)
     shown = failure_text(log).splitlines()
     assert shown[0].endswith("STEP_FAILURE - Execution of step failed.") and shown[-1].endswith("Execution of run failed.")
     assert "dagster._core.definitions.events.Failure: the landing zone x (RAW_DIR) does not exist" in shown
-    assert not [l for l in shown if " - DEBUG - " in l] and len(shown) == 7
+    assert not [line for line in shown if " - DEBUG - " in line] and len(shown) == 7

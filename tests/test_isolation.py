@@ -64,7 +64,8 @@ def test_a_file_past_the_memory_cap_is_stopped_and_named(tmp_path):
 
 def test_results_come_back_in_the_order_of_the_jobs_whatever_finishes_first(sample_raw):
     folder = sample_raw / "2020-Q2"
-    paths = [folder / "dvc" / "bao cao thang 4.xls", folder / "iso" / "ISO dien tu.xlsx", folder / "mail" / "Danh sach hop thu 03072020.xlsx"]
+    paths = [folder / "dvc" / "bao cao thang 4.xls", folder / "iso" / "ISO dien tu.xlsx",
+             folder / "mail" / "Danh sach hop thu 03072020.xlsx"]
     jobs = [ReadJob(p, p.name, p.parent.name, SOURCES[p.parent.name]) for p in paths]
     outcomes = list(read_isolated(jobs, LIMITS))
     assert [o.job.path for o in outcomes] == paths

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import xlsxwriter
 
 from pipeline.lib.reader import read_file

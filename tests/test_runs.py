@@ -164,6 +164,6 @@ def test_unchanged_files_are_not_parsed_again_and_the_log_says_so(constructed_en
     assert first_code == second_code == 0
     assert "not re-parsed" not in first
     assert "dvc/t4.xls unchanged since it was last parsed (same sha256): not re-parsed" in second
-    assert "iso/" not in "".join(l for l in second.splitlines() if "not re-parsed" in l)
+    assert "iso/" not in "".join(line for line in second.splitlines() if "not re-parsed" in line)
     after = snapshot(env["WAREHOUSE_PATH"], "2020-Q2")
     assert after["stg_dossiers/all"] == before["stg_dossiers/all"] and after.get("stg_iso/all") != before["stg_iso/all"]

@@ -1,10 +1,10 @@
 """End to end on the sample quarters: every indicator, finding and lineage count, pinned."""
 
-import duckdb
 import math
 import re
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from assets.indicators.definitions import INDICATORS

@@ -145,8 +145,8 @@ def test_a_whole_quarter_written_in_variants_gives_the_same_figures_end_to_end(i
     import duckdb
 
     from pipeline.sample.variants import compose
-    from tests.constructed import build_constructed
     from tests.conftest import materialize_quarter
+    from tests.constructed import build_constructed
 
     build_constructed(tmp_path / "raw", compose(*ids))
     warehouse = tmp_path / "wh" / "w.duckdb"
@@ -234,7 +234,7 @@ def _row_for(spec, label, value):
 
 
 @pytest.mark.parametrize("source, table, label, written, expected", ALSO,
-                         ids=[f"{t}: `{l}` may read {w!r}" for _, t, l, w, _ in ALSO])
+                         ids=[f"{t}: `{label}` may read {w!r}" for _, t, label, w, _ in ALSO])
 def test_each_alternative_a_table_lists_reads_as_its_value(source, table, label, written, expected, tmp_path):
     spec = next(s for s in SOURCES[source] if s.name == table)
     headers, row = _row_for(spec, label, written)

@@ -19,7 +19,6 @@ import duckdb
 import pytest
 
 from pipeline.partitions import province_today, quarter_of
-
 from tests.conftest import isolated_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +67,8 @@ def dagster_ui(tmp_path_factory):
 
 
 def _open_materialize_all(page, url, quarters):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
 
     page.goto(f"{url}/asset-groups", wait_until="networkidle")
     skip = page.get_by_role("button", name="Skip")  # the first-visit newsletter prompt, shown after a delay
@@ -162,7 +162,8 @@ def test_exports_for_a_new_quarter_reach_a_running_ui_without_restart(dagster_ui
         time.sleep(1)
     else:
         pytest.fail(f"{current} never became a partition")
-    runs = f'{{ runsOrError(filter: {{tags: [{{key: "dagster/partition", value: "{current}"}}]}}) {{ ... on Runs {{ results {{ runId }} }} }} }}'
+    runs = (f'{{ runsOrError(filter: {{tags: [{{key: "dagster/partition", value: "{current}"}}]}}) '
+            '{ ... on Runs { results { runId } } } }')
     for _ in range(300):
         if _graphql(url, runs)["runsOrError"]["results"]:
             break

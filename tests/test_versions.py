@@ -43,7 +43,8 @@ def test_a_run_with_a_source_emptied_keeps_the_first_version_recoverable(two_ver
     kept = dict(conn.execute("SELECT indicator_id, value FROM indicators_history WHERE quarter = '2020-Q2' AND version = 1").fetchall())
     assert kept == first
     assert conn.execute("SELECT count(*) FROM findings_history WHERE quarter = '2020-Q2' AND version = 1").fetchone()[0] \
-        == conn.execute("SELECT row_count FROM versions WHERE quarter = '2020-Q2' AND table_name = 'findings' AND version = 1").fetchone()[0] > 0
+        == conn.execute("SELECT row_count FROM versions WHERE quarter = '2020-Q2' AND table_name = 'findings' "
+                        "AND version = 1").fetchone()[0] > 0
     assert conn.execute("SELECT table_name, max(version) FROM versions WHERE quarter = '2020-Q2' GROUP BY 1 ORDER BY 1").fetchall() == [
         ("findings", 2), ("indicators", 2)]
     conn.close()
@@ -83,7 +84,7 @@ def test_history_lists_the_versions_and_what_changed(two_versions):
     nulls = sum(v is None for v in first.values())
     assert f"57 figures, {nulls} NULL" in out and f"57 figures, {nulls + 2} NULL" in out
     assert "changes in v2 (from v1)" in out
-    assert [l.split()[1:5] for l in out.splitlines() if l.strip().startswith("!!")] == [
+    assert [line.split()[1:5] for line in out.splitlines() if line.strip().startswith("!!")] == [
         ["mail.created", "1", "->", "NULL"], ["mail.mailboxes", "4", "->", "NULL"]]
     assert "earlier annex: " in out and "/versions/phu-luc-2020-Q2-" in out
     latest = _cli(env, "history", "2020-Q2", "--latest").stdout

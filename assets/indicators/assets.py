@@ -9,14 +9,13 @@ with an error finding saying which), the SQL and its hash, and the exact staging
 import hashlib
 import json
 
-import pandas as pd
-
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS, Indicator, source_tables
-from pipeline.lib.sqlfile import run_named
 from pipeline.lib.findings import STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
+from pipeline.lib.sqlfile import run_named
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.versions import append_version, change_share, figure_changes, keep_unversioned, shown_value
 from pipeline.lib.warehouse import column_schema, ensure_table, insert_frame, table_exists

@@ -116,7 +116,8 @@ for suffix, level, label in (("province", "Tỉnh", "– cấp tỉnh"), ("distr
 _add(
     Indicator("ioffice.users", "Số người dùng iOffice", "count", "ioffice", _rows("stg_accounts", ACTIVE_ACCOUNTS)),
     Indicator("ioffice.documents.total", "Tổng số văn bản phát hành", "count", "ioffice", _rows("stg_documents", DOCS_IN_QUARTER)),
-    Indicator("ioffice.documents.electronic", "Số văn bản trao đổi trên môi trường mạng", "count", "ioffice", _rows("stg_documents", ELECTRONIC)),
+    Indicator("ioffice.documents.electronic", "Số văn bản trao đổi trên môi trường mạng", "count", "ioffice",
+              _rows("stg_documents", ELECTRONIC)),
     Indicator("ioffice.documents.electronic_rate", "Tỷ lệ trao đổi văn bản điện tử", "percent", "ioffice",
               numerator="ioffice.documents.electronic", denominator="ioffice.documents.total"),
     Indicator("ioffice.documents.signed", "Số văn bản ký số", "count", "ioffice", _rows("stg_documents", f"{ELECTRONIC} AND signed")),
@@ -127,14 +128,19 @@ _add(
     Indicator("ca.expired", "Chứng thư số hết hạn trong quý", "count", "ca",
               _rows("stg_certificates", "expires BETWEEN $start AND $end AND (revoked IS NULL OR revoked > expires)")),
     Indicator("ca.active", "Tổng số chứng thư số đang hoạt động", "count", "ca", _rows("stg_certificates", CERT_ACTIVE)),
-    Indicator("ca.active.usb_token", "– lưu trên USB Token", "count", "ca", _rows("stg_certificates", f"{CERT_ACTIVE} AND device = 'usb_token'")),
+    Indicator("ca.active.usb_token", "– lưu trên USB Token", "count", "ca",
+              _rows("stg_certificates", f"{CERT_ACTIVE} AND device = 'usb_token'")),
     Indicator("ca.active.sim_pki", "– lưu trên SIM PKI", "count", "ca", _rows("stg_certificates", f"{CERT_ACTIVE} AND device = 'sim_pki'")),
-    Indicator("ca.active.organization", "– của tổ chức", "count", "ca", _rows("stg_certificates", f"{CERT_ACTIVE} AND subscriber_type = 'organization'")),
-    Indicator("ca.active.individual", "– của cá nhân", "count", "ca", _rows("stg_certificates", f"{CERT_ACTIVE} AND subscriber_type = 'individual'")),
-    Indicator("mail.created", "Hộp thư công vụ tạo mới trong quý", "count", "mail", _rows("stg_mailboxes", "created BETWEEN $start AND $end")),
+    Indicator("ca.active.organization", "– của tổ chức", "count", "ca",
+              _rows("stg_certificates", f"{CERT_ACTIVE} AND subscriber_type = 'organization'")),
+    Indicator("ca.active.individual", "– của cá nhân", "count", "ca",
+              _rows("stg_certificates", f"{CERT_ACTIVE} AND subscriber_type = 'individual'")),
+    Indicator("mail.created", "Hộp thư công vụ tạo mới trong quý", "count", "mail",
+              _rows("stg_mailboxes", "created BETWEEN $start AND $end")),
     Indicator("mail.mailboxes", "Tổng số hộp thư công vụ đã thiết lập", "count", "mail", _rows("stg_mailboxes", "created <= $end")),
     Indicator("vcon.endpoints", "Số điểm cầu hội nghị truyền hình", "count", "vcon", _rows("stg_endpoints", "in_service <= $end")),
-    Indicator("vcon.meetings", "Số cuộc họp trực tuyến đã phục vụ", "count", "vcon", _rows("stg_meetings", "meeting_date BETWEEN $start AND $end")),
+    Indicator("vcon.meetings", "Số cuộc họp trực tuyến đã phục vụ", "count", "vcon",
+              _rows("stg_meetings", "meeting_date BETWEEN $start AND $end")),
     Indicator("portal.main", "Cổng thông tin điện tử chính", "count", "portal", _rows("stg_sites", "site_type = 'main'")),
     Indicator("portal.languages", "Số ngôn ngữ của Cổng chính", "count", "portal",
               "SELECT DISTINCT ON (lang) 'stg_sites' AS table_name, row_id, lang AS detail "
@@ -160,31 +166,38 @@ for category, label in (
                    _rows("stg_posts", f"{MAIN_PORTAL_POST} AND {VI_ORIGINAL} AND category = '{category}'")))
 
 _procedure_agencies = "SELECT agency_code FROM stg_procedures WHERE quarter = $quarter"
-for suffix, level, label in (("province", "Tỉnh", "Cơ quan triển khai Cổng DVC – cấp tỉnh"), ("district", "Huyện", "– cấp huyện"), ("commune", "Xã", "– cấp xã")):
+for suffix, level, label in (("province", "Tỉnh", "Cơ quan triển khai Cổng DVC – cấp tỉnh"),
+                             ("district", "Huyện", "– cấp huyện"), ("commune", "Xã", "– cấp xã")):
     _add(Indicator(f"dvc.agencies.{suffix}", label, "count", "dvc", _registry_rows(_procedure_agencies, level)))
 _add(
     Indicator("dvc.services", "Tổng số dịch vụ công", "count", "dvc", _rows("stg_procedures", "TRUE")),
     Indicator("dvc.services.level3", "Dịch vụ công mức độ 3", "count", "dvc", _rows("stg_procedures", "service_level = 3")),
-    Indicator("dvc.services.level3_rate", "Tỷ lệ DVC mức độ 3", "percent", "dvc", numerator="dvc.services.level3", denominator="dvc.services"),
+    Indicator("dvc.services.level3_rate", "Tỷ lệ DVC mức độ 3", "percent", "dvc",
+              numerator="dvc.services.level3", denominator="dvc.services"),
     Indicator("dvc.services.level4", "Dịch vụ công mức độ 4", "count", "dvc", _rows("stg_procedures", "service_level = 4")),
-    Indicator("dvc.services.level4_rate", "Tỷ lệ DVC mức độ 4", "percent", "dvc", numerator="dvc.services.level4", denominator="dvc.services"),
+    Indicator("dvc.services.level4_rate", "Tỷ lệ DVC mức độ 4", "percent", "dvc",
+              numerator="dvc.services.level4", denominator="dvc.services"),
     Indicator("dvc.dossiers.received", "Hồ sơ tiếp nhận trong quý", "count", "dvc", _rows("stg_dossiers", RECEIVED)),
     Indicator("dvc.dossiers.resolved", "Hồ sơ đã giải quyết", "count", "dvc", _rows("stg_dossiers", f"{RECEIVED} AND resulted <= $end")),
-    Indicator("dvc.dossiers.level34", "Hồ sơ của DVC mức độ 3, 4", "count", "dvc", _rows("stg_dossiers", f"{RECEIVED} AND {_procedure_level('3, 4')}")),
+    Indicator("dvc.dossiers.level34", "Hồ sơ của DVC mức độ 3, 4", "count", "dvc",
+              _rows("stg_dossiers", f"{RECEIVED} AND {_procedure_level('3, 4')}")),
 )
 for level in ("3", "4"):
     base = f"{RECEIVED} AND {_procedure_level(level)}"
     _add(
         Indicator(f"dvc.dossiers.level{level}", f"Hồ sơ mức độ {level}", "count", "dvc", _rows("stg_dossiers", base)),
-        Indicator(f"dvc.dossiers.level{level}.in_person", "– nộp trực tiếp", "count", "dvc", _rows("stg_dossiers", f"{base} AND channel = 'in_person'")),
-        Indicator(f"dvc.dossiers.level{level}.online", "– nộp trực tuyến", "count", "dvc", _rows("stg_dossiers", f"{base} AND channel = 'online'")),
+        Indicator(f"dvc.dossiers.level{level}.in_person", "– nộp trực tiếp", "count", "dvc",
+                  _rows("stg_dossiers", f"{base} AND channel = 'in_person'")),
+        Indicator(f"dvc.dossiers.level{level}.online", "– nộp trực tuyến", "count", "dvc",
+                  _rows("stg_dossiers", f"{base} AND channel = 'online'")),
         Indicator(f"dvc.dossiers.level{level}.online_rate", f"Tỷ lệ trực tuyến mức độ {level}", "percent", "dvc",
                   numerator=f"dvc.dossiers.level{level}.online", denominator=f"dvc.dossiers.level{level}"),
     )
 _add(Indicator("dvc.dossiers.returned_by_post", "Hồ sơ trả kết quả qua bưu chính công ích", "count", "dvc",
                _rows("stg_dossiers", "resulted BETWEEN $start AND $end AND return_channel = 'postal'")))
 _iso_agencies = "SELECT agency_code FROM stg_iso WHERE quarter = $quarter AND deployed <= $end"
-for suffix, level, label in (("province", "Tỉnh", "Cơ quan áp dụng ISO điện tử – cấp tỉnh"), ("district", "Huyện", "– cấp huyện"), ("commune", "Xã", "– cấp xã")):
+for suffix, level, label in (("province", "Tỉnh", "Cơ quan áp dụng ISO điện tử – cấp tỉnh"),
+                             ("district", "Huyện", "– cấp huyện"), ("commune", "Xã", "– cấp xã")):
     _add(Indicator(f"iso.agencies.{suffix}", label, "count", "iso", _registry_rows(_iso_agencies, level)))
 
 INDICATORS_BY_ID = {i.id: i for i in INDICATORS}

@@ -10,15 +10,14 @@ run: the other files and sources of the quarter still load.
 import json
 from pathlib import Path
 
-import pandas as pd
-
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
-from pipeline.lib.staging import Registry, SourceResult, stage_source, staging_columns
 from pipeline.lib.agencies import registry_keys
+from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.isolation import LimitsError
+from pipeline.lib.staging import Registry, SourceResult, stage_source, staging_columns
 from pipeline.lib.tablespecs import SOURCES, TableSpec
 from pipeline.lib.warehouse import column_schema, replace_partition, table_exists
 from pipeline.lib.wording import number
@@ -63,7 +62,7 @@ def _check_results(spec: TableSpec, findings: list[Finding], loaded: bool) -> li
         first = [f.text for f in found[:10]]
         results.append(dg.AssetCheckResult(
             asset_key=spec.staging_table, check_name=name, passed=passed, severity=severity,
-            metadata={"count": len(found), "first_locations": dg.MetadataValue.md("\n".join(f"- {l}" for l in first) or "none")},
+            metadata={"count": len(found), "first_locations": dg.MetadataValue.md("\n".join(f"- {line}" for line in first) or "none")},
         ))
     return results
 
@@ -158,7 +157,8 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
                 for spec in specs
             ]
             writes += [
-                (STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, findings.assign(stage=f"ingest_{source}"), {"quarter": quarter, "stage": f"ingest_{source}"}),
+                (STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, findings.assign(stage=f"ingest_{source}"),
+                 {"quarter": quarter, "stage": f"ingest_{source}"}),
                 ("file_loads", FILE_LOADS_COLUMNS, _file_loads(quarter, source, result), {"quarter": quarter, "source": source}),
                 ("table_loads", TABLE_LOADS_COLUMNS, loads, {"quarter": quarter, "source": source}),
             ]

@@ -8,9 +8,8 @@ source folders is an error finding, never silently skipped.
 
 from pathlib import Path
 
-import pandas as pd
-
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from assets.ingest.assets import FILE_LOADS_COLUMNS

@@ -17,9 +17,9 @@ from dagster_duckdb import DuckDBResource
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
 from assets.outputs.print_layout import MAX_ROW_PT, height_pt
 from pipeline.lib.profile import ProfileError, organization_for
+from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.lib.versions import publish_file
 from pipeline.lib.wording import quarter_words, round_half_up
-from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.partitions import parse_quarter, previous_quarter, quarterly_partitions
 from pipeline.resources import WRITER_POOL, PipelinePaths
 
@@ -67,7 +67,8 @@ class AnnexWriter:
     def fmt(self, **props):
         key = tuple(sorted(props.items()))
         if key not in self._formats:
-            self._formats[key] = self.book.add_format({"font_name": "Times New Roman", "font_size": FONT_SIZE, "valign": "vcenter", **props})
+            self._formats[key] = self.book.add_format({"font_name": "Times New Roman", "font_size": FONT_SIZE, "valign": "vcenter",
+                                                       **props})
         return self._formats[key]
 
     def cell(self, ws, r: int, c: int, value, number_format: str | None = None, decimals: int = 0, **style):
@@ -328,7 +329,8 @@ def _agency_sheet(w: AnnexWriter, conn, quarter: str, name: str, subtitle: str, 
                   columns: list[tuple[str, str, float]], rates: list[tuple[str, str, str]]) -> int:
     """Per-agency breakdown: columns (label, query column, width) then rates (label, numerator, denominator)."""
     frame = run_named(conn, BREAKDOWNS[query], {"quarter": quarter}).df()
-    headers = [("STT", 6), ("Cơ quan, đơn vị", 48), ("Cấp", 12)] + [(l, wd) for l, _, wd in columns] + [(l, 13) for l, _, _ in rates]
+    headers = [("STT", 6), ("Cơ quan, đơn vị", 48), ("Cấp", 12)]
+    headers += [(label, wd) for label, _, wd in columns] + [(label, 13) for label, _, _ in rates]
     ws, r = w.sheet(name, subtitle, headers)
     rate_format = (PERCENT_FORMATS[1], 1)
     for n, record in enumerate(frame.itertuples(index=False), start=1):

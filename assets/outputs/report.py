@@ -26,7 +26,7 @@ from assets.indicators.definitions import INDICATORS_BY_ID, Indicator
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.versions import publish_file
 from pipeline.lib.wording import figure, number, quarter_words, round_half_up
-from pipeline.partitions import quarter_window, previous_quarter, quarterly_partitions
+from pipeline.partitions import previous_quarter, quarter_window, quarterly_partitions
 from pipeline.resources import WRITER_POOL, PipelinePaths
 
 TEMPLATE = Path(__file__).with_name("templates") / "bao-cao.docx"

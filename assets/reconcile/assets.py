@@ -8,13 +8,12 @@ indicators) as the contract table, replaced atomically when the quarter is re-ma
 
 from pathlib import Path
 
-import pandas as pd
-
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS
+from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
 from pipeline.lib.wording import located, quarter_words
@@ -55,7 +54,7 @@ def _check_result(name: str, found: pd.DataFrame) -> dg.AssetCheckResult:
         check_name=name,
         passed=found.empty,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"count": len(found), "first_locations": dg.MetadataValue.md("\n".join(f"- {l}" for l in first) or "none")},
+        metadata={"count": len(found), "first_locations": dg.MetadataValue.md("\n".join(f"- {line}" for line in first) or "none")},
     )
 
 

@@ -295,10 +295,10 @@ def _stderr_reason(err: Path) -> str:
     try:
         with open(err, "rb") as handle:
             handle.seek(max(0, os.path.getsize(err) - 16384))
-            lines = [l.strip() for l in handle.read().decode("utf-8", "replace").splitlines() if l.strip()]
+            lines = [line.strip() for line in handle.read().decode("utf-8", "replace").splitlines() if line.strip()]
     except OSError:
         return ""
-    telling = [l for l in lines if _TELLING.search(l)]
+    telling = [line for line in lines if _TELLING.search(line)]
     return (telling[-1] if telling else lines[-1] if lines else "")[:300]
 
 

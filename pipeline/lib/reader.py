@@ -25,11 +25,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.lib import wording
 from pipeline.lib.findings import Finding
 from pipeline.lib.tablespecs import LANGUAGES, Column, TableSpec
 from pipeline.lib.text import normalize_text, text_key
 from pipeline.lib.values import PARSERS, choice_parser, is_blank
-from pipeline.lib import wording
 from pipeline.lib.wording import quoted
 
 MAX_FILE_BYTES = 50 * 1024**2
@@ -337,7 +337,7 @@ class HeaderMatch:
 def _match_row(labels: list[str], spec: TableSpec) -> HeaderMatch:
     positions: dict[str, int] = {}
     for col in spec.columns:
-        wanted = {text_key(l) for l in col.labels}
+        wanted = {text_key(label) for label in col.labels}
         for i, label in enumerate(labels):
             if label in wanted:
                 positions[col.name] = i
@@ -709,7 +709,8 @@ def rejected_result(path: Path, relative: str, source: str, reason: str, sha256:
     size = path.stat().st_size
     return FileResult(relative, sha256 or sha256_of(path), size, fmt or (detect_format(path) if size else None),
                       outcome="rejected", reason=reason,
-                      findings=[Finding("unreadable_file", "error", source, f"tệp không được nạp, mọi số liệu của tệp bị bỏ qua: {reason}", relative)])
+                      findings=[Finding("unreadable_file", "error", source,
+                                        f"tệp không được nạp, mọi số liệu của tệp bị bỏ qua: {reason}", relative)])
 
 
 def _read_sheet(sheet: RawSheet, result: FileResult, source: str, specs: tuple[TableSpec, ...]) -> None:

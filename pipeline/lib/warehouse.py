@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import dagster as dg
 import pandas as pd
 import pyarrow as pa
-
-import dagster as dg
 
 
 def ensure_table(conn, table: str, columns: dict[str, str]) -> None:

@@ -376,7 +376,8 @@ class SampleBuilder:
         n = t["services"]
         levels = [4] * t["services_l4"] + [3] * t["services_l3"] + [2] * (n - t["services_l4"] - t["services_l3"])
         rng.shuffle(levels)
-        owners = list(self.dvc_agencies) + [rng.choice(self.dvc_agencies[:18] * 6 + self.world.districts) for _ in range(n - len(self.dvc_agencies))]
+        extra_owners = self.dvc_agencies[:18] * 6 + self.world.districts
+        owners = list(self.dvc_agencies) + [rng.choice(extra_owners) for _ in range(n - len(self.dvc_agencies))]
         codes = rng.sample(range(1000000, 1000000 + 12000 * self.scale), n)
         self.procedures = []
         for i, (level, agency, code) in enumerate(zip(levels, owners, codes)):
@@ -438,7 +439,8 @@ class SampleBuilder:
         rows = []
         for username, agency, status, created in accounts:
             label = {"active": rng.choice(["Hoạt động", "Đang hoạt động"]), "locked": rng.choice(["Khóa", "Đã khóa"])}[status]
-            rows.append([f"0{rng.randint(900000000, 999999999)}", w.written_name(agency), username.upper() if rng.random() < 0.02 else username,
+            rows.append([f"0{rng.randint(900000000, 999999999)}", w.written_name(agency),
+                         username.upper() if rng.random() < 0.02 else username,
                          w.person(), label, _excel_serial(created)])
         self._write("xlsx", folder / "ioffice" / f"Export_{export:%Y%m%d}_0830.xlsx", [
             Sheet("Hướng dẫn", [], [], free_text=["Hướng dẫn sử dụng biểu mẫu", "Cột Ngày tạo: ngày tạo tài khoản",
@@ -479,7 +481,8 @@ class SampleBuilder:
         part1.sort(key=lambda d: d[0])
         part2.sort(key=lambda d: d[0])
         file1, file2 = f"So van ban {first:%m}-{(middle - dt.timedelta(days=1)):%m}.xlsx", f"So van ban thang {last:%m}.xlsx"
-        subject = lambda number: SUBJECTS[sum(map(ord, number)) % len(SUBJECTS)]  # the same in both files
+        def subject(number):  # the same in both files
+            return SUBJECTS[sum(map(ord, number)) % len(SUBJECTS)]
         rows1 = [[n + 1, number, day, subject(number), w.written_name(agency), form, "Có" if signed else "Không"]
                  for n, (day, number, agency, form, signed) in enumerate(part1)]
         rows2 = [[number, "x" if signed else "", w.written_name(agency), f"{day.day}/{day.month}/{day.year}", form, subject(number)]
@@ -499,7 +502,8 @@ class SampleBuilder:
         first, last = quarter_window(q.key)
         export = EXPORT_DATE[q.key]
         certs = [c for c in self.certificates if c["issued"] <= export]
-        shown = lambda c: c["revoked"] if c["revoked"] and c["revoked"] <= export else None
+        def shown(c):
+            return c["revoked"] if c["revoked"] and c["revoked"] <= export else None
         active = [c for c in certs if c["issued"] <= last < c["expires"] and (shown(c) is None or shown(c) > last)]
         q.truth.update({
             "ca.issued": sum(first <= c["issued"] <= last for c in certs),
@@ -519,7 +523,8 @@ class SampleBuilder:
             rows.append([c["serial"], c["subscriber"], {"organization": "Tổ chức", "individual": "Cá nhân"}[c["type"]],
                          self.world.written_name(c["agency"]), device, c["issued"], c["expires"], revoked, status])
         self._write("xls", folder / "certificates" / "So theo doi CTS.xls", Sheet(
-            "CTS", ["Số serial", "Tên thuê bao", "Loại thuê bao", "Cơ quan", "Thiết bị", "Ngày cấp", "Ngày hết hạn", "Ngày thu hồi", "Trạng thái"],
+            "CTS", ["Số serial", "Tên thuê bao", "Loại thuê bao", "Cơ quan", "Thiết bị", "Ngày cấp", "Ngày hết hạn", "Ngày thu hồi",
+                    "Trạng thái"],
             rows, title=["SỔ THEO DÕI CHỨNG THƯ SỐ", ""]))
 
     def _write_mail(self, folder: Path, q: Quarter) -> None:
@@ -645,7 +650,8 @@ class SampleBuilder:
             for _ in range(count):
                 p = rng.choice(by_level[level])
                 dossiers.append({"procedure": p["code"], "agency": p["agency"], "channel": channel, "level": level,
-                                 "received": dt.datetime.combine(_date_between(rng, first, last), dt.time(rng.randint(7, 16), rng.randint(0, 59)))})
+                                 "received": dt.datetime.combine(_date_between(rng, first, last),
+                                                                 dt.time(rng.randint(7, 16), rng.randint(0, 59)))})
         if q.key == Q2:
             dossiers.append({"procedure": self.unknown_code, "agency": w.communes[0], "channel": "in_person", "level": None,
                              "received": dt.datetime(2020, 6, 15, 9, 30)})
@@ -657,7 +663,10 @@ class SampleBuilder:
                 d["resulted"] = min(received + dt.timedelta(days=rng.randint(0, 20)), last)
             else:
                 d["resulted"] = last + dt.timedelta(days=rng.randint(1, 3)) if rng.random() < 0.3 else None
-            d["return"] = ("postal" if (q.key != Q2 and i < 2) else rng.choice(["in_person", "in_person", "online"])) if d["resulted"] else None
+            if not d["resulted"]:
+                d["return"] = None
+            else:
+                d["return"] = "postal" if (q.key != Q2 and i < 2) else rng.choice(["in_person", "in_person", "online"])
         dossiers.sort(key=lambda d: d["received"])
         for n, d in enumerate(dossiers):
             d["id"] = f"{d['received']:%y%m}-{n + 1:06d}"
@@ -674,10 +683,12 @@ class SampleBuilder:
                 q.truth[f"dvc.dossiers.level{level}.{channel}"] = sum(d["level"] == level and d["channel"] == channel for d in received)
         labels = {"in_person": "Trực tiếp", "online": "Trực tuyến", "postal": "Qua bưu chính"}
         returns = {"in_person": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính công ích"}
-        headers = ["Mã hồ sơ", "Mã thủ tục", "Cơ quan tiếp nhận", "Ngày tiếp nhận", "Kênh nộp", "Ngày hẹn trả", "Ngày có kết quả", "Hình thức trả kết quả"]
+        headers = ["Mã hồ sơ", "Mã thủ tục", "Cơ quan tiếp nhận", "Ngày tiếp nhận", "Kênh nộp", "Ngày hẹn trả", "Ngày có kết quả",
+                   "Hình thức trả kết quả"]
         for month in range(3):
             month_first = dt.date(first.year, first.month + month, 1)
-            month_last = (dt.date(first.year, first.month + month + 1, 1) if month < 2 else last + dt.timedelta(days=1)) - dt.timedelta(days=1)
+            month_end = dt.date(first.year, first.month + month + 1, 1) if month < 2 else last + dt.timedelta(days=1)
+            month_last = month_end - dt.timedelta(days=1)
             low, high = month_first - dt.timedelta(days=2 if month else 0), month_last + dt.timedelta(days=2 if month < 2 else 0)
             chosen = [d for d in dossiers if low <= d["received"].date() <= high]
             rows = [[d["id"], d["procedure"], w.written_name(d["agency"]), f"{d['received']:%d/%m/%Y %H:%M}", labels[d["channel"]],
@@ -712,7 +723,8 @@ class SampleBuilder:
         typed = list(totals)
         if q.key == Q2:
             typed[3] = SUMMARY_TYPO_LEVEL4 if self.scale == 1 else typed[3] + 18
-        sheet = Sheet("Tổng hợp", [], rows, title=self._title(q.key, "Báo cáo tổng hợp tình hình tiếp nhận hồ sơ", "CỔNG DỊCH VỤ CÔNG TỈNH TRÀ VINH"),
+        sheet = Sheet("Tổng hợp", [], rows, title=self._title(q.key, "Báo cáo tổng hợp tình hình tiếp nhận hồ sơ",
+                                                              "CỔNG DỊCH VỤ CÔNG TỈNH TRÀ VINH"),
                       two_row_header=[("STT", []), ("Đơn vị", []), ("Tổng số hồ sơ tiếp nhận", []), ("Mức độ 3", ["Tổng số", "Trực tuyến"]),
                                       ("Mức độ 4", ["Tổng số", "Trực tuyến"]), ("Đã giải quyết", [])],
                       column_numbers=True, total_row=["", "Tổng cộng"] + [_vn_number(v) for v in typed], signature=True)
@@ -738,7 +750,8 @@ def _vn_number(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
-FIELDS = ["Hộ tịch", "Đất đai", "Xây dựng", "Giáo dục", "Y tế", "Lao động", "Thương mại", "Giao thông", "Tư pháp", "Nông nghiệp", "Tài chính", "Văn hóa"]
+FIELDS = ["Hộ tịch", "Đất đai", "Xây dựng", "Giáo dục", "Y tế", "Lao động", "Thương mại", "Giao thông", "Tư pháp", "Nông nghiệp",
+          "Tài chính", "Văn hóa"]
 SUBJECTS = ["V/v triển khai kế hoạch năm 2020", "V/v báo cáo tình hình thực hiện nhiệm vụ", "Quyết định về việc phê duyệt dự toán",
             "V/v tăng cường công tác phòng, chống dịch COVID-19", "Thông báo kết luận cuộc họp", "V/v cử cán bộ tham dự tập huấn"]
 TOPICS = ["triển khai nhiệm vụ kinh tế - xã hội", "phòng, chống dịch COVID-19", "với Chính phủ", "giao ban tháng", "về cải cách hành chính"]
