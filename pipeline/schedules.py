@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -76,7 +77,20 @@ def tree_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-@dg.sensor(job=quarterly_report_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+SENSOR_INTERVAL_ENV = "RAW_SENSOR_INTERVAL_SECONDS"
+
+
+def sensor_interval(environ=os.environ) -> int:
+    """How often the sensor looks at the landing zone: 60 s, or RAW_SENSOR_INTERVAL_SECONDS (the tests use a
+    few seconds)."""
+    text = environ.get(SENSOR_INTERVAL_ENV) or "60"
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{SENSOR_INTERVAL_ENV}={text!r} is not a whole number of seconds (1 or more)")
+    return int(text)
+
+
+@dg.sensor(job=quarterly_report_job, minimum_interval_seconds=sensor_interval(),
+           default_status=dg.DefaultSensorStatus.RUNNING)
 def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths):
     """A run of a quarter whenever its exports under raw/<quarter>/ are new or changed (by content); a
     reload of the code location when a quarter is due that its partitions do not have yet."""

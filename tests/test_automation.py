@@ -140,3 +140,15 @@ def test_sensor_reloads_the_code_location_for_a_quarter_it_lacks_then_waits(tmp_
     assert "waiting for the reload requested earlier" in result.skip_message and len(webserver.bodies) == 1
     assert current not in json.loads(cursor)  # requested as soon as the reloaded location knows it
     webserver.server.shutdown()
+
+
+@pytest.mark.parametrize("value, expected", [(None, 60), ("5", 5), ("0", None), ("soon", None)])
+def test_the_sensor_interval_is_a_minute_unless_the_environment_says_otherwise(value, expected):
+    from pipeline.schedules import sensor_interval
+
+    environ = {} if value is None else {"RAW_SENSOR_INTERVAL_SECONDS": value}
+    if expected is None:
+        with pytest.raises(ValueError, match=f"RAW_SENSOR_INTERVAL_SECONDS='{value}' is not a whole number"):
+            sensor_interval(environ)
+    else:
+        assert sensor_interval(environ) == expected

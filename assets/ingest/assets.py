@@ -35,36 +35,30 @@ TABLE_LOADS_COLUMNS = {
 REGISTRY_TABLE = "stg_agencies"
 
 
-def table_checks(spec: TableSpec) -> dict[str, tuple[dg.AssetCheckSeverity, tuple[str, ...], str]]:
-    """The checks guarding one staging table: name -> (severity, finding kinds that fail it, description).
-    ERROR where a figure would be NULL or miss rows; WARN where the figure survives (rows set aside)."""
-    checks = {
-        "loaded": (dg.AssetCheckSeverity.ERROR, (), "At least one sheet of the table loaded (else its figures are NULL)."),
-        "rows_valid": (dg.AssetCheckSeverity.ERROR, ("invalid_row", "missing_labels"),
-                       "No row or sheet of the table was refused (a refused row is missing from its figures)."),
-        "no_duplicates": (dg.AssetCheckSeverity.WARN, ("duplicates_dropped", "duplicates_differ"),
-                          "No duplicate by key (duplicates are dropped, the first copy kept)."),
-    }
-    if spec.agency_columns:
-        checks["agencies_matched"] = (dg.AssetCheckSeverity.WARN, ("unmatched_agency",),
-                                      "Every agency name matches the registry.")
-    if spec.in_quarter:
-        checks["in_quarter"] = (dg.AssetCheckSeverity.WARN, ("outside_quarter",),
-                                "No row dated outside the quarter (such rows are excluded).")
-    return checks
+# The finding kinds that fail a staging table's check: ERROR where a figure would be NULL or miss rows, WARN
+# where the figure survives (rows set aside, agencies unmatched).
+ERROR_KINDS = ("invalid_row", "missing_labels")
+WARN_KINDS = ("duplicates_dropped", "duplicates_differ", "unmatched_agency", "outside_quarter")
+TABLE_CHECK = "read_cleanly"
+TABLE_CHECK_DESCRIPTION = (
+    "The table loaded and no row or sheet was refused (ERROR: else a figure is NULL or misses rows); no duplicate "
+    "by key, unmatched agency or row outside the quarter (WARN: the figure survives, those rows set aside). "
+    "The metadata counts each kind of finding and lists the first places. One check per table: each check is "
+    "two events a run in Dagster's storage.")
 
 
-def _check_results(spec: TableSpec, findings: list[Finding], loaded: bool) -> list[dg.AssetCheckResult]:
-    results = []
-    for name, (severity, kinds, _) in table_checks(spec).items():
-        found = [f for f in findings if f.table == spec.name and f.check_id in kinds]
-        passed = loaded if name == "loaded" else not found
-        first = [f.text for f in found[:10]]
-        results.append(dg.AssetCheckResult(
-            asset_key=spec.staging_table, check_name=name, passed=passed, severity=severity,
-            metadata={"count": len(found), "first_locations": dg.MetadataValue.md("\n".join(f"- {line}" for line in first) or "none")},
-        ))
-    return results
+def _check_result(spec: TableSpec, findings: list[Finding], loaded: bool) -> dg.AssetCheckResult:
+    """The table's one check: its severity the worst kind found, its metadata a count per kind."""
+    found = [f for f in findings if f.table == spec.name and f.check_id in ERROR_KINDS + WARN_KINDS]
+    counts = {kind: sum(f.check_id == kind for f in found) for kind in ERROR_KINDS + WARN_KINDS}
+    error = not loaded or any(counts[k] for k in ERROR_KINDS)
+    first = [f.text for f in sorted(found, key=lambda f: f.check_id not in ERROR_KINDS)[:10]]
+    return dg.AssetCheckResult(
+        asset_key=spec.staging_table, check_name=TABLE_CHECK, passed=loaded and not found,
+        severity=dg.AssetCheckSeverity.ERROR if error else dg.AssetCheckSeverity.WARN,
+        metadata={"loaded": loaded, **counts,
+                  "first_locations": dg.MetadataValue.md("\n".join(f"- {line}" for line in first) or "none")},
+    )
 
 
 def load_registry(conn, quarter: str) -> Registry | None:
@@ -129,10 +123,8 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
         partitions_def=quarterly_partitions,
         pool=WRITER_POOL,
         can_subset=False,
-        check_specs=[
-            dg.AssetCheckSpec(name, asset=spec.staging_table, description=description)
-            for spec in specs for name, (_, _, description) in table_checks(spec).items()
-        ],
+        check_specs=[dg.AssetCheckSpec(TABLE_CHECK, asset=spec.staging_table, description=TABLE_CHECK_DESCRIPTION)
+                     for spec in specs],
     )
     def ingest(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
         quarter = context.partition_key
@@ -188,7 +180,7 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
                     "findings": len([f for f in result.findings if f.table == spec.name]),
                 },
             )
-            yield from _check_results(spec, result.findings, status.status == "loaded")
+            yield _check_result(spec, result.findings, status.status == "loaded")
 
     return ingest
 
