@@ -68,16 +68,16 @@ def summary(warehouse: str, outputs_dir: str, quarter: str, seconds: float, log:
         null_ids = [i for (i,) in conn.execute("SELECT indicator_id FROM indicators WHERE quarter = ? AND value IS NULL "
                                                "ORDER BY position LIMIT 6", [quarter]).fetchall()]
         counts = dict(conn.execute("SELECT severity, count(*) FROM findings WHERE quarter = ? GROUP BY 1", [quarter]).fetchall())
-        top = conn.execute(f"SELECT severity, check_id, file, message FROM findings WHERE quarter = ? "
+        top = conn.execute(f"SELECT severity, check_id, message FROM findings WHERE quarter = ? "
                            f"ORDER BY {SEVERITY_ORDER}, source, file, sheet, row LIMIT 3", [quarter]).fetchall()
     finally:
         conn.close()
     lines = [f"{quarter}: done in {seconds:.0f} s",
              f"  figures: {figures} computed, {nulls} NULL" + (f" ({', '.join(null_ids)}{', …' if nulls > 6 else ''})" if nulls else ""),
              "  findings: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("error", "warning", "info"))]
-    for severity, check_id, file, message in top:
+    for severity, check_id, message in top:
         text = message if len(message) <= 150 else message[:149] + "…"
-        lines.append(f"    {severity:7} {check_id}{f' [{file}]' if file else ''}: {text}")
+        lines.append(f"    {severity:7} {check_id}: {text}")  # the message names its file, sheet and row
     changes = history(warehouse, outputs_dir, quarter, latest_only=True).splitlines()[1:]
     lines += [f"  {line.strip()}" for line in changes] or []
     lines.append(f"  annex:   {Path(outputs_dir) / quarter / f'phu-luc-{quarter}.xlsx'}")

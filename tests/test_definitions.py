@@ -34,3 +34,18 @@ def test_quarter_arithmetic_crosses_the_year():
     assert last_finished_quarter(dt.date(2021, 1, 10)) == "2020-Q4"
     with pytest.raises(ValueError):
         quarter_window("2020-5")
+
+
+def test_every_staging_column_reaches_dagster_with_a_description(sample_runs):
+    """The column schema of each staging table, as the UI shows it: every column named and described."""
+    from pipeline.lib.tablespecs import TABLES
+
+    _, runs = sample_runs
+    schemas = {e.asset_key.to_user_string(): e.materialization.metadata["dagster/column_schema"].value
+               for e in runs["2020-Q2"].get_asset_materialization_events() if e.asset_key.to_user_string().startswith("stg_")}
+    assert set(schemas) == {t.staging_table for t in TABLES}
+    undescribed = [(table, c.name) for table, schema in schemas.items() for c in schema.columns if not c.description]
+    assert undescribed == []
+    documents = {c.name: c.description for c in schemas["stg_documents"].columns}
+    assert documents["form"].startswith("`Hình thức` (required): one of electronic (`Điện tử`)")
+    assert documents["issuer_code"] == "the registry code `Đơn vị ban hành` matched (NULL: unmatched, a finding)"

@@ -17,7 +17,7 @@ from dagster_duckdb import DuckDBResource
 from pipeline.lib.agencies import registry_keys
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.isolation import LimitsError
-from pipeline.lib.staging import Registry, SourceResult, stage_source, staging_columns
+from pipeline.lib.staging import Registry, SourceResult, stage_source, staging_columns, staging_descriptions
 from pipeline.lib.tablespecs import SOURCES, TableSpec
 from pipeline.lib.warehouse import column_schema, replace_partition, table_exists
 from pipeline.lib.wording import number
@@ -171,7 +171,7 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
                 asset_key=spec.staging_table,
                 metadata={
                     "dagster/row_count": len(frame),
-                    "dagster/column_schema": column_schema(staging_columns(spec)),
+                    "dagster/column_schema": column_schema(staging_columns(spec), staging_descriptions(spec)),
                     "status": status.status,
                     "sheets_loaded": int(status.sheets_loaded),
                     "files": dg.MetadataValue.md("\n".join(

@@ -34,6 +34,28 @@ PROVENANCE = {
 FIRST_LOCATIONS = 5
 
 
+PROVENANCE_DESCRIPTIONS = {
+    "quarter": "the quarter (YYYY-Qn) the row was loaded for",
+    "row_id": "the row's id within the quarter's table (the lineage of every figure points to it)",
+    "_file": "the export file, relative to raw/<quarter>/", "_sha256": "the sha256 of that file",
+    "_sheet": "the sheet (or HTML table) the row was read from", "_row": "the row's number as Excel shows it",
+    "_is_total": "the export's own total row (kept by the iGate summary only, for reconciliation)",
+    "_raw": "the row's cells as the file held them, by label (JSON)",
+    "_cells": "the cell of each column in the total row (e.g. F142), to name a wrong total",
+}
+
+
+def staging_descriptions(spec: TableSpec) -> dict[str, str]:
+    """Every staging column's description for Dagster's column schema."""
+    descriptions = dict(PROVENANCE_DESCRIPTIONS)
+    for col in spec.columns:
+        descriptions[col.name] = col.description
+        if col.agency:
+            descriptions[f"{col.name}_code"] = f"the registry code `{col.labels[0]}` matched (NULL: unmatched, a finding)"
+            descriptions[f"{col.name}_level"] = "the registry level (Tỉnh, Huyện, Xã) of that agency"
+    return descriptions
+
+
 def staging_columns(spec: TableSpec) -> dict[str, str]:
     columns = {"quarter": "VARCHAR", "row_id": "BIGINT"}
     for col in spec.columns:

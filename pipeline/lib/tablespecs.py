@@ -20,6 +20,27 @@ class Column:
     other: str | None = None  # code for values outside `choices`; None makes them an error
     agency: bool = False  # a free-text agency name, matched against the registry
 
+    @property
+    def description(self) -> str:
+        """What the column holds and where from, for Dagster's column schema: the export's label, whether it is
+        required, and how its value is read."""
+        how = {
+            "text": "text, normalized (NFC, one tone-mark placement, single spaces)",
+            "code": "an identifier kept as text (a number Excel stored is written back without losing zeros)",
+            "integer": "a whole number (real, or text with Vietnamese separators: 1.626)",
+            "number": "a number (real, or text with Vietnamese separators: 1.626; 73,8)",
+            "date": "a date (real, Excel serial or text, day first; a time is dropped)",
+            "bool": "yes/no (Có/Không, x/blank, 1/0, TRUE/FALSE; blank is no)",
+            "level": "the service level 2, 3 or 4 (also `Mức độ 3`, `DVC mức độ 4`)",
+            "languages": "language codes vi, en, km (from names or codes separated by , or ;)",
+        }.get(self.type, "")
+        if self.type == "choice":
+            how = "one of " + "; ".join(f"{code} (`{'`, `'.join(variants)}`)" for code, variants in (self.choices or {}).items())
+            how += f"; any other value is {self.other}" if self.other else ""
+        if self.agency:
+            how = f"an agency name as written; matched against the registry in `{self.name}_code` and `{self.name}_level`"
+        return f"`{self.labels[0]}` ({'required' if self.required else 'optional'}): {how}"
+
 
 @dataclass(frozen=True)
 class TableSpec:

@@ -86,8 +86,10 @@ def replace_partition(conn, writes: Iterable[tuple[str, dict[str, str], pd.DataF
     return versions
 
 
-def column_schema(columns: dict[str, str]) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name, sql_type) for name, sql_type in columns.items()])
+def column_schema(columns: dict[str, str], descriptions: dict[str, str] | None = None) -> dg.TableSchema:
+    descriptions = descriptions or {}
+    return dg.TableSchema(columns=[dg.TableColumn(name, sql_type, description=descriptions.get(name))
+                                   for name, sql_type in columns.items()])
 
 
 def table_exists(conn, table: str) -> bool:
