@@ -7,8 +7,7 @@ import zipfile
 import duckdb
 import pytest
 
-from pipeline.lib import reader
-from pipeline.lib.reader import read_file
+from pipeline.lib.reader import formats, read_file
 from pipeline.lib.tablespecs import SOURCES
 from tests.conftest import materialize_quarter
 
@@ -39,9 +38,9 @@ def test_oversized_file_and_sheet_are_refused(tmp_path, monkeypatch):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("xl/workbook.xml", "<workbook/>")
         archive.writestr("xl/worksheets/sheet1.xml", b"<x/>" * 4096)
-    monkeypatch.setattr(reader, "MAX_SHEET_XML_BYTES", 1024)
+    monkeypatch.setattr(formats, "MAX_SHEET_XML_BYTES", 1024)
     assert _reason(path) == "xl/worksheets/sheet1.xml chiếm 16 KB khi giải nén (giới hạn 1 KB)"
-    monkeypatch.setattr(reader, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(formats, "MAX_FILE_BYTES", 100)
     assert _reason(path).startswith("tệp nặng ") and "(giới hạn 100 byte)" in _reason(path)
 
 

@@ -72,7 +72,7 @@ def test_html_table_saved_as_xls_is_read(tmp_path):
 
 def test_html_spans_far_below_the_title_still_take_their_cells(tmp_path):
     # rows are read without looking at attributes only once every span attribute of the file is placed
-    from pipeline.lib.reader import load_sheets
+    from pipeline.lib.reader.formats import load_sheets
 
     body = "".join(f"<tr><td>Sở Y tế</td><td>u{i}@x.vn</td><td>01/04/2020</td></tr>" for i in range(5))
     path = tmp_path / "t.xls"
@@ -184,7 +184,7 @@ def test_html_two_row_header_with_rowspan_and_colspan(tmp_path):
 
 
 def test_a_mixed_type_column_parses_each_distinct_value_once_and_keeps_1_and_1_0_apart():
-    from pipeline.lib.reader import Distinct
+    from pipeline.lib.reader.distinct import Distinct
 
     calls = []
     values = [1, 1.0, True, "1", 1, "1", None, None]
@@ -194,7 +194,7 @@ def test_a_mixed_type_column_parses_each_distinct_value_once_and_keeps_1_and_1_0
 
 
 def test_a_text_column_parses_each_distinct_value_once():
-    from pipeline.lib.reader import Distinct
+    from pipeline.lib.reader.distinct import Distinct
 
     calls = []
     column = Distinct(["b", "a", "b", None, "a", "c"])
@@ -204,7 +204,7 @@ def test_a_text_column_parses_each_distinct_value_once():
 
 
 def test_a_table_typed_in_several_chunks_reads_as_in_one(tmp_path, monkeypatch):
-    from pipeline.lib import reader
+    from pipeline.lib.reader import sheets
 
     path = _xlsx(tmp_path / "m.xlsx", [
         ["Địa chỉ thư điện tử", "Đơn vị", "Ngày tạo"],
@@ -212,7 +212,7 @@ def test_a_table_typed_in_several_chunks_reads_as_in_one(tmp_path, monkeypatch):
         ["c@x.vn", "Sở Y tế", "03/04/2020"], ["d@x.vn", "Sở Y tế", "04/04/2020"], ["e@x.vn", "Sở Y tế", "05/04/2020"],
     ])
     whole = read_file(path, "mail/m.xlsx", "mail", SOURCES["mail"])
-    monkeypatch.setattr(reader, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(sheets, "CHUNK_ROWS", 2)
     chunked = read_file(path, "mail/m.xlsx", "mail", SOURCES["mail"])
     assert _records(chunked.tables["mailboxes"]) == _records(whole.tables["mailboxes"])
     assert [r["_row"] for r in _records(chunked.tables["mailboxes"])] == [2, 4, 5, 6]
@@ -222,7 +222,8 @@ def test_a_table_typed_in_several_chunks_reads_as_in_one(tmp_path, monkeypatch):
 def test_plain_text_shortcuts_give_what_the_parsers_and_json_give():
     import json
 
-    from pipeline.lib.reader import Distinct, _parse_column, _raw_json, _reads_total
+    from pipeline.lib.reader.distinct import Distinct, _parse_column, _raw_json
+    from pipeline.lib.reader.rows import _reads_total
     from pipeline.lib.values import is_blank, parse_code, parse_text
 
     values = ["12/STTTT-VP", "a b", "a  b", " a", "a ", 'x"y', "x\\y", "Tổng cộng", "", "   ", None, "1.004227",

@@ -16,9 +16,10 @@ from pathlib import Path
 from pipeline.lib import reader, tablespecs, text, values
 from pipeline.lib.reader import FileResult, sha256_of
 
-READER_VERSION = hashlib.sha256(
-    b"".join(Path(m.__file__).read_bytes() for m in (reader, tablespecs, values, text))
-).hexdigest()[:16]
+READER_VERSION = hashlib.sha256(b"".join(
+    p.read_bytes() for p in [*sorted(Path(reader.__file__).parent.glob("*.py")),
+                             *(Path(m.__file__) for m in (tablespecs, values, text))]
+)).hexdigest()[:16]
 
 
 class ParseCache:

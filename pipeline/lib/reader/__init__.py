@@ -1,0 +1,26 @@
+"""The one generic reader: any agency export that follows `shared/spec/exports.md`, driven by `TableSpec`s.
+
+A file's format is decided from its bytes (xlsx zip, BIFF8 OLE2, or an HTML table saved as `.xls`);
+each sheet is matched to a table by its header labels; title blocks, column-number rows, total rows and
+signature blocks are skipped; every cell goes through its column's typed parser; every row keeps where
+it came from (sheet, Excel row) and its original values. Nothing raises past `read_file`: an unreadable
+file or row becomes a `Finding`.
+
+One module per concern, the entry point first:
+- `files`: `read_file`, one file into its tables and findings (and the file-level helpers);
+- `formats`: the format from the bytes, the size limits, workbooks read through calamine;
+- `html_tables`: HTML tables and their spans;
+- `sheets`: a sheet's cells as the reader sees them, whatever the format;
+- `headers`: finding a table's header (and the column-number row);
+- `rows`: the rows below it, where the table ends, each column typed;
+- `distinct`: columns held once per distinct value, so no Python runs per cell.
+"""
+
+from pipeline.lib.reader.files import IGNORED_NAME_REASON, FileResult, is_ignored_name, read_file, rejected_result, sha256_of
+from pipeline.lib.reader.formats import detect_format, load_sheets
+from pipeline.lib.reader.headers import HeaderMatch, find_header
+from pipeline.lib.reader.rows import column_letter, extract_rows
+from pipeline.lib.reader.sheets import RawSheet, UnreadableFile
+
+__all__ = ["IGNORED_NAME_REASON", "FileResult", "HeaderMatch", "RawSheet", "UnreadableFile", "column_letter", "detect_format",
+           "extract_rows", "find_header", "is_ignored_name", "load_sheets", "read_file", "rejected_result", "sha256_of"]
