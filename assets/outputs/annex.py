@@ -16,12 +16,13 @@ from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
 from assets.outputs.print_layout import MAX_ROW_PT, height_pt
+from assets.outputs.published import OUTPUT_ASSET, output_result, write_output
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.lib.versions import publish_file
 from pipeline.lib.wording import quarter_words, round_half_up
-from pipeline.partitions import parse_quarter, previous_quarter, quarterly_partitions
-from pipeline.resources import WRITER_POOL, PipelinePaths
+from pipeline.partitions import parse_quarter, previous_quarter
+from pipeline.resources import PipelinePaths
 
 BREAKDOWNS = named_queries(Path(__file__).with_name("breakdowns.sql"))
 NO_DATA = "Chưa có số liệu"
@@ -432,28 +433,11 @@ def build_annex(conn, quarter: str, target: Path) -> dict:
     return summary
 
 
-@dg.asset(
-    partitions_def=quarterly_partitions,
-    group_name="outputs",
-    kinds={"excel"},
-    pool=WRITER_POOL,
-    deps=["indicators", "findings"],
-)
+@dg.asset(kinds={"excel"}, **OUTPUT_ASSET)
 def annex(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
     """The Phụ lục of the quarter's report (`outputs/<quarter>/phu-luc-<quarter>.xlsx`): every figure with
     the previous quarter, breakdowns by level and agency, the findings and the sources of each figure."""
-    quarter = context.partition_key
-    target = paths.outputs_for(quarter) / f"phu-luc-{quarter}.xlsx"
-    with duckdb.get_connection() as conn:
-        try:
-            summary = build_annex(conn, quarter, target)
-        except ProfileError as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
+    target, summary = write_output(context, paths, duckdb, "phu-luc-{quarter}.xlsx", build_annex, (ProfileError,))
     if summary["missing_sources"]:
-        context.log.warning(f"annex of {quarter} is incomplete: missing {', '.join(summary['missing_sources'])}")
-    context.log.info(f"annex written to {target}")
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(target.resolve())),
-        "size_bytes": target.stat().st_size,
-        **{k: (v if not isinstance(v, list) else ", ".join(v) or "none") for k, v in summary.items()},
-    })
+        context.log.warning(f"annex of {context.partition_key} is incomplete: missing {', '.join(summary['missing_sources'])}")
+    return output_result(target, summary)

@@ -23,11 +23,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS_BY_ID, Indicator
+from assets.outputs.published import OUTPUT_ASSET, output_result, write_output
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.versions import publish_file
 from pipeline.lib.wording import figure, number, quarter_words, round_half_up
-from pipeline.partitions import previous_quarter, quarter_window, quarterly_partitions
-from pipeline.resources import WRITER_POOL, PipelinePaths
+from pipeline.partitions import previous_quarter, quarter_window
+from pipeline.resources import PipelinePaths
 
 TEMPLATE = Path(__file__).with_name("templates") / "bao-cao.docx"
 NO_DATA = "[chưa có số liệu]"
@@ -257,29 +258,13 @@ def build_report(conn, quarter: str, target: Path, template: Path = TEMPLATE) ->
             "previous_version_kept": str(kept) if kept else "none"}
 
 
-@dg.asset(
-    partitions_def=quarterly_partitions,
-    group_name="outputs",
-    kinds={"docx"},
-    pool=WRITER_POOL,
-    deps=["indicators", "findings"],
-)
+@dg.asset(kinds={"docx"}, **OUTPUT_ASSET)
 def report_draft(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
     """The draft of the quarter's report (`outputs/<quarter>/bao-cao-<quarter>.docx`) from the editable template
     `assets/outputs/templates/bao-cao.docx`: every figure filled in as the annex prints it, each with a Word
     comment tracing it to its rows and files, and the change since the previous quarter where it is known."""
-    quarter = context.partition_key
-    target = paths.outputs_for(quarter) / f"bao-cao-{quarter}.docx"
-    with duckdb.get_connection() as conn:
-        try:
-            summary = build_report(conn, quarter, target)
-        except (TemplateError, ProfileError) as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
+    target, summary = write_output(context, paths, duckdb, "bao-cao-{quarter}.docx", build_report,
+                                   (TemplateError, ProfileError))
     if summary["null_figures"]:
-        context.log.warning(f"report draft of {quarter}: {summary['null_figures']} figure(s) read {NO_DATA}")
-    context.log.info(f"report draft written to {target}")
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(target.resolve())),
-        "size_bytes": target.stat().st_size,
-        **summary,
-    })
+        context.log.warning(f"report draft of {context.partition_key}: {summary['null_figures']} figure(s) read {NO_DATA}")
+    return output_result(target, summary)

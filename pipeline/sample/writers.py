@@ -48,6 +48,19 @@ class Grid:
     data_rows: list[int]  # Excel row number of each data row (and of the total row)
     width: int
 
+    def merge_ranges(self):
+        """(first row, first column, last row, last column, text) of each merged range."""
+        for r0, c0, r1, c1 in self.merges:
+            yield r0, c0, r1, c1, self.rows[r0][c0] if c0 < len(self.rows[r0]) else ""
+
+    def cells(self):
+        """(row, column, value, bold) of every cell outside the merged ranges that holds something."""
+        covered = {(r, c) for r0, c0, r1, c1 in self.merges for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+        for r, values in enumerate(self.rows):
+            for c, value in enumerate(values):
+                if (r, c) not in covered and value is not None and value != "":
+                    yield r, c, value, r in self.bold_rows
+
 
 def layout(sheet: Sheet) -> Grid:
     """Title block (merged), header (one or two rows), column numbers, data, total row, signature block."""
@@ -106,14 +119,10 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> dict[str, list[int]]:
             positions[sheet.name] = []
             continue
         grid = layout(sheet)
-        merged = set()
-        for r0, c0, r1, c1 in grid.merges:
-            ws.merge_range(r0, c0, r1, c1, grid.rows[r0][c0] if c0 < len(grid.rows[r0]) else "", bold)
-            merged |= {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
-        for r, values in enumerate(grid.rows):
-            for c, value in enumerate(values):
-                if (r, c) not in merged:
-                    _write_cell(ws, r, c, value, bold if r in grid.bold_rows else None)
+        for r0, c0, r1, c1, text in grid.merge_ranges():
+            ws.merge_range(r0, c0, r1, c1, text, bold)
+        for r, c, value, strong in grid.cells():
+            _write_cell(ws, r, c, value, bold if strong else None)
         ws.set_column(0, max(grid.width - 1, 0), 18)
         positions[sheet.name] = grid.data_rows
     book.close()
@@ -147,20 +156,15 @@ def write_xls(path: Path, sheets: Sheet | list[Sheet]) -> list[int] | dict[str, 
             positions[sheet.name] = []
             continue
         grid = layout(sheet)
-        merged = set()
-        for r0, c0, r1, c1 in grid.merges:
-            ws.write_merge(r0, r1, c0, c1, grid.rows[r0][c0] if c0 < len(grid.rows[r0]) else "", bold)
-            merged |= {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
-        for r, values in enumerate(grid.rows):
-            for c, value in enumerate(values):
-                if (r, c) in merged or value is None or value == "":
-                    continue
-                if isinstance(value, dt.datetime):
-                    ws.write(r, c, value, datetime_style)
-                elif isinstance(value, dt.date):
-                    ws.write(r, c, value, date_style)
-                else:
-                    ws.write(r, c, value, bold if r in grid.bold_rows else xlwt.Style.default_style)
+        for r0, c0, r1, c1, text in grid.merge_ranges():
+            ws.write_merge(r0, r1, c0, c1, text, bold)
+        for r, c, value, strong in grid.cells():
+            if isinstance(value, dt.datetime):
+                ws.write(r, c, value, datetime_style)
+            elif isinstance(value, dt.date):
+                ws.write(r, c, value, date_style)
+            else:
+                ws.write(r, c, value, bold if strong else xlwt.Style.default_style)
         positions[sheet.name] = grid.data_rows
     book.save(str(path))
     return positions[sheets.name] if isinstance(sheets, Sheet) else positions

@@ -1,0 +1,36 @@
+"""What the output assets share: each reads the warehouse, writes one file of the quarter under
+`outputs/<quarter>/` and says where; a profile or a template a person got wrong fails the step with its
+plain reason, never a traceback."""
+
+from pathlib import Path
+from typing import Callable
+
+import dagster as dg
+
+from pipeline.partitions import quarterly_partitions
+from pipeline.resources import WRITER_POOL
+
+OUTPUT_ASSET = {"partitions_def": quarterly_partitions, "group_name": "outputs", "pool": WRITER_POOL,
+                "deps": ["indicators", "findings"]}
+
+
+def write_output(context: dg.AssetExecutionContext, paths, duckdb, name: str, build: Callable,
+                 errors: tuple[type[Exception], ...]) -> tuple[Path, dict]:
+    """`build(conn, quarter, target)` for the quarter's file `name` (`{quarter}` filled in)."""
+    quarter = context.partition_key
+    target = paths.outputs_for(quarter) / name.format(quarter=quarter)
+    with duckdb.get_connection() as conn:
+        try:
+            summary = build(conn, quarter, target)
+        except errors as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+    context.log.info(f"{target.name} written to {target.parent}")
+    return target, summary
+
+
+def output_result(target: Path, summary: dict) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(target.resolve())),
+        "size_bytes": target.stat().st_size,
+        **{k: (v if not isinstance(v, list) else ", ".join(v) or "none") for k, v in summary.items()},
+    })
