@@ -61,7 +61,6 @@ class Box:
 
 
 _PAGE = re.compile(r"<page\b.*?</page>", re.S)
-_LINE = re.compile(r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</line>', re.S)
 _WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
 
 
@@ -70,22 +69,15 @@ def _layout(pdf: Path) -> list[str]:
     return _PAGE.findall(out)
 
 
-def text_lines(pdf: Path) -> list[Box]:
-    """Every line of text, page by page, with its box (points, origin at the top left)."""
-    return [Box(n, float(x0), float(y0), float(x1), float(y1),
-                " ".join(html.unescape(w[4]) for w in _WORD.findall(body)))
-            for n, page in enumerate(_layout(pdf), start=1) for x0, y0, x1, y1, body in _LINE.findall(page)]
-
-
 def words(pdf: Path) -> list[Box]:
     return [Box(n, float(x0), float(y0), float(x1), float(y1), html.unescape(text))
             for n, page in enumerate(_layout(pdf), start=1) for x0, y0, x1, y1, text in _WORD.findall(page)]
 
 
 def overlapping(lines: list[Box]) -> list[tuple[Box, Box]]:
-    """Pairs of lines of one page printed on top of each other: their boxes share a horizontal stretch and
-    more than half the height of the smaller. (The lines of one paragraph are closer than their boxes are
-    tall, but never by half.)"""
+    """Pairs of words (or lines) of one page printed on top of each other: their boxes share a horizontal
+    stretch and more than half the height of the smaller. (The lines of one paragraph are closer than their
+    boxes are tall, but never by half.)"""
     found = []
     by_page: dict[int, list[Box]] = {}
     for line in lines:
