@@ -2,11 +2,12 @@
 into `raw/`.
 
 For each file (a folder stands for every file under it): the format its bytes show, its sheets, the table
-of the spec each sheet matched (or the labels it lacks), the rows read, and the findings the reader would
-give. A file in a source folder (`…/mail/x.xlsx`) is matched against that folder's tables, any other
-against every table of the spec. Under a quarter folder (`…/2020-Q2/…`) rows dated outside the quarter and
-duplicates within the file are reported too (agency names are matched during the run, against the
-quarter's registry). The file is read in an isolated child, like in a run: a hostile file is a finding.
+of the spec each sheet matched (or the labels it lacks), the rows read, and the findings the reader and
+staging would give (the same SQL as a run, in a throwaway DuckDB). A file in a source folder
+(`…/mail/x.xlsx`) is matched against that folder's tables, any other against every table of the spec. Under
+a quarter folder (`…/2020-Q2/…`) rows dated outside the quarter are reported too; duplicates are those
+within the file (agency names are matched during the run, against the quarter's registry). The file is read
+in an isolated child, like in a run: a hostile file is a finding.
 Exit status 1 when a file, a sheet or a row would be refused (an error finding), else 0.
 """
 
@@ -15,11 +16,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from assets.ingest.staging import staged_file
 from pipeline.lib.isolation import ReaderLimits, ReadJob, read_isolated
 from pipeline.lib.reader import FileResult, is_ignored_name
-from pipeline.lib.staging import clean_table
 from pipeline.lib.tablespecs import SOURCES, TABLES, TABLES_BY_NAME
-from pipeline.partitions import quarter_window
 
 _QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
 
@@ -48,18 +48,6 @@ def _source_and_quarter(path: Path) -> tuple[str | None, str | None]:
     return source, quarter
 
 
-def _staging_findings(result: FileResult, quarter: str | None) -> list:
-    """Duplicates by key within the file, and rows dated outside its quarter (when the path names one)."""
-    if quarter is None:
-        return []
-    found = []
-    for table, frame in result.tables.items():
-        if len(frame):
-            framed = frame.assign(_file=result.path, _sha256=result.sha256)
-            found += clean_table(TABLES_BY_NAME[table], framed, quarter, quarter_window(quarter), None)[1]
-    return found
-
-
 def describe(path: Path, result: FileResult, quarter: str | None) -> tuple[list[str], bool]:
     """Lines for one file, and whether it has an error finding."""
     lines = [f"{path}"]
@@ -69,16 +57,17 @@ def describe(path: Path, result: FileResult, quarter: str | None) -> tuple[list[
         lines.append(f"  format: {result.format}; {result.size:,} bytes; sha256 {result.sha256[:12]}; "
                      f"sheets: {', '.join(repr(s) for s in result.sheets) or 'none'}")
     matched = {sheet: table for table, sheets in result.loaded_sheets.items() for sheet in sheets}
+    staged = staged_file(result, quarter)
     for sheet in result.sheets:
         if sheet in matched:
             table = TABLES_BY_NAME[matched[sheet]]
-            frame = result.tables[table.name]
-            rows = int((frame["_sheet"] == sheet).sum()) if "_sheet" in frame else len(frame)
+            frame = staged.tables[table.name]
+            rows = int((frame["_sheet"] == sheet).sum())
             lines.append(f"  sheet {sheet!r}: table {table.name} ({table.title}), {rows:,} rows read")
         else:
             lack = [f for f in result.findings if f.sheet == sheet and f.check_id == "missing_labels"]
             lines.append(f"  sheet {sheet!r}: " + (lack[0].message if lack else "no table of the spec (ignored)"))
-    findings = result.findings + _staging_findings(result, quarter)
+    findings = staged.findings
     for finding in findings:
         where = "".join(f" {k} {v}" for k, v in (("sheet", finding.sheet), ("row", finding.row)) if v)
         lines.append(f"  {finding.severity.upper():7} {finding.check_id}{where}: {finding.message}")

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.lib.reader import sha256_of
+from pipeline.lib.tablespecs import TABLES
 from pipeline.partitions import parse_quarter
 from pipeline.resources import open_for_reading
 
@@ -28,20 +29,22 @@ def _open(warehouse: str) -> duckdb.DuckDBPyConnection:
 
 
 def contributing_rows(conn, quarter: str, indicator_id: str) -> pd.DataFrame:
-    """One row per counted record: location, sha256, detail and the original cell values."""
+    """One row per counted record: location, sha256, detail and the cells as the file holds them (from the raw
+    layer, `raw_<table>`), one column per label of the spec."""
     tables = [t for (t,) in conn.execute(
         "SELECT DISTINCT table_name FROM indicator_lineage WHERE quarter = ? AND indicator_id = ? ORDER BY 1",
         [quarter, indicator_id]).fetchall()]
     frames = []
     for table in tables:
-        frame = conn.execute(
+        spec = next(s for s in TABLES if s.staging_table == table)
+        cells = "".join(f", r.{c.name}.text AS \"{c.labels[0]}\"" for c in spec.columns)
+        frames.append(conn.execute(
             f"SELECT l.table_name AS staging_table, t._file AS file, t._sheet AS sheet, t._row AS row, "
-            f"t._sha256 AS sha256, l.detail, t._raw AS raw FROM indicator_lineage l JOIN {table} t "
+            f"t._sha256 AS sha256, l.detail{cells} FROM indicator_lineage l JOIN {table} t "
             "ON t.quarter = l.quarter AND t.row_id = l.row_id "
+            f"JOIN raw_{spec.name} r ON r.quarter = t.quarter AND r.raw_id = t.raw_id "
             "WHERE l.quarter = ? AND l.indicator_id = ? AND l.table_name = ? ORDER BY t._file, t._sheet, t._row",
-            [quarter, indicator_id, table]).df()
-        values = pd.DataFrame([json.loads(r) if r else {} for r in frame.pop("raw")], index=frame.index)
-        frames.append(pd.concat([frame, values], axis=1))
+            [quarter, indicator_id, table]).df())
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["staging_table", "file", "sheet", "row", "sha256", "detail"])
 

@@ -9,12 +9,12 @@ import unicodedata
 import pandas as pd
 import pytest
 
-from pipeline.lib.agencies import registry_keys
-from pipeline.lib.reader import read_file
-from pipeline.lib.staging import Registry, list_source_files
-from pipeline.lib.tablespecs import SOURCES
+from assets.ingest.staging import read_staged as read_file
+from pipeline.lib.staging import list_source_files
+from pipeline.lib.tablespecs import SOURCES, TABLES_BY_NAME
 from pipeline.sample.variants import VARIANTS, ExportFile, Variant
 from pipeline.sample.writers import Sheet, write_file
+from tests.sql_rules import agency_match, rules
 
 D = dt.date
 DOCUMENTS = Sheet("Sổ văn bản", ["Số ký hiệu", "Ngày văn bản", "Trích yếu", "Đơn vị ban hành", "Hình thức", "Ký số"], [
@@ -32,7 +32,7 @@ PLAIN = {"ioffice": DOCUMENTS, "videoconf": MEETINGS}
 
 
 def _read(folder, source):
-    """Every table read from the files of `folder` (in name order), provenance left out, and the findings."""
+    """Every table read and staged from the files of `folder` (in name order), provenance left out, and the findings."""
     frames, findings = {}, []
     for path in sorted(folder.iterdir()):
         result = read_file(path, path.name, source, SOURCES[source])
@@ -43,7 +43,7 @@ def _read(folder, source):
     records = {}
     for table, parts in frames.items():
         frame = pd.concat(parts, ignore_index=True)
-        frame = frame[[c for c in frame.columns if not c.startswith("_")]].astype(object)
+        frame = frame[[c.name for c in TABLES_BY_NAME[table].columns]].astype(object)  # the typed cells, no provenance
         frame = frame.where(frame.notna(), None)
         records[table] = sorted(map(tuple, frame.itertuples(index=False, name=None)), key=repr)
     return records, findings
@@ -189,12 +189,11 @@ NAME_RULES = [
 
 @pytest.mark.parametrize("rule, written, code", NAME_RULES, ids=[f"A free-text agency name matches … when {r}" for r, _, _ in NAME_RULES])
 def test_a_free_text_agency_name_matches_the_registry(rule, written, code):
-    registry = Registry(registry_keys(REGISTRY), {})
-    assert registry.match(written)[0] == code
+    assert agency_match(rules(), REGISTRY, written)[0] == code
 
 
 def test_a_name_that_still_matches_nothing_is_unmatched():
-    assert Registry(registry_keys(REGISTRY), {}).match("Sở Ngoại vụ")[2] == "không khớp với cơ quan nào trong danh mục cơ quan"
+    assert agency_match(rules(), REGISTRY, "Sở Ngoại vụ") == (None, [])
 
 
 # --- each table's "also" -----------------------------------------------------------------------------------------

@@ -1,47 +1,78 @@
+"""The typing rules of exports.md as staging applies them: the DuckDB macros of assets/ingest/sql/macros.sql."""
+
 import datetime as dt
 import unicodedata
 
 import pytest
 
-from pipeline.lib.agencies import agency_key
-from pipeline.lib.text import text_key
-from pipeline.lib.values import parse_bool, parse_date, parse_integer, parse_number
+from pipeline.lib.text import normalize_text, text_key
+from tests.sql_rules import agency_match, rules, typed
+
+
+@pytest.fixture(scope="module")
+def sql():
+    return rules()
 
 
 @pytest.mark.parametrize("text, value", [("1.626", 1626), ("74.019", 74019), ("73,8", 73.8), ("73,8%", 73.8),
-                                         ("1.234.567", 1234567), (12.0, 12), (" 47 ", 47)])
-def test_vietnamese_numbers_are_read_explicitly(text, value):
-    assert parse_number(text) == value
+                                         ("1.234.567", 1234567), (12.0, 12), (" 47 ", 47), ("+1.626", 1626)])
+def test_vietnamese_numbers_are_read_explicitly(sql, text, value):
+    assert typed(sql, "number", text) == (value, None)
 
 
-def test_ambiguous_number_is_an_error_not_a_guess():
-    with pytest.raises(ValueError):
-        parse_number("1.5")
-    with pytest.raises(ValueError):
-        parse_integer("73,8")
+def test_a_number_cell_stays_the_number_excel_holds(sql):
+    assert typed(sql, "number", 74.019) == (74.019, None)
+    assert typed(sql, "number", "74.019") == (74019, None)
+
+
+def test_ambiguous_number_is_an_error_not_a_guess(sql):
+    assert typed(sql, "number", "1.5") == (None, "“1.5” không phải là số (số viết như 1.626 hoặc 73,8)")
+    assert typed(sql, "integer", "73,8") == (None, "cần một số nguyên, gặp “73,8”")
+    assert typed(sql, "integer", 73.8) == (None, "cần một số nguyên, gặp “73,8”")
+    assert typed(sql, "number", True) == (None, "cần một số, gặp “True”")
 
 
 @pytest.mark.parametrize("value", [dt.date(2020, 4, 3), dt.datetime(2020, 4, 3, 9, 5), 43924, "3/4/2020", "03/04/2020 09:05",
-                                   "03/04/2020 09:05:10"])
-def test_dates_in_every_allowed_form_are_day_first(value):
-    assert parse_date(value) == dt.date(2020, 4, 3)
+                                   "03/04/2020 09:05:10", "3.4.2020", "03-04-2020", "2020-04-03", "43924"])
+def test_dates_in_every_allowed_form_are_day_first(sql, value):
+    assert typed(sql, "date", value) == (dt.date(2020, 4, 3), None)
+
+
+@pytest.mark.parametrize("value, error", [("31/02/2020", "“31/02/2020” không phải là ngày (ngày/tháng/năm)"),
+                                          (3e6, "“3.000.000” không phải là ngày (số ngày của Excel ngoài phạm vi)"),
+                                          ("hôm qua", "“hôm qua” không phải là ngày (ngày/tháng/năm)")])
+def test_a_date_that_is_no_date_is_an_error_quoting_the_cell(sql, value, error):
+    assert typed(sql, "date", value) == (None, error)
 
 
 @pytest.mark.parametrize("value, expected", [("Có", True), ("không", False), ("x", True), ("", False), (None, False),
-                                             (1, True), ("0", False), ("TRUE", True), (False, False)])
-def test_yes_no_variants(value, expected):
-    assert parse_bool(value) is expected
+                                             (1, True), ("0", False), ("TRUE", True), (False, False), ("Đã ký", True)])
+def test_yes_no_variants(sql, value, expected):
+    assert typed(sql, "bool", value) == (expected, None)
+
+
+@pytest.mark.parametrize("value, shown", [(1626.0, "1626"), (74.019, "74.019"), (dt.datetime(2020, 4, 3, 9, 5), "2020-04-03 09:05:00"),
+                                          (" 12/STTTT-VP ", "12/STTTT-VP")])
+def test_codes_are_text_never_quantities(sql, value, shown):
+    assert typed(sql, "code", value) == (shown, None)
+
+
+@pytest.mark.parametrize("value, level", [(3, 3), ("Mức độ 3", 3), ("DVC mức độ 4", 4), (" 2 ", 2)])
+def test_service_levels(sql, value, level):
+    assert typed(sql, "level", value) == (level, None)
+
+
+@pytest.mark.parametrize("written", ["Hòa  Thuận", "Ủy ban\u00a0nhân dân", "khoẻ\tmạnh ", "thuở", "hoàng", "ÒA òa-x", "hòa,hòa",
+                                     " 12/STTTT-VP ", "Straße\u2003 THỦY", "\x1ca\x1fb", "a\u3000\u3000b", "hòan", "Quý hòa"])
+def test_sql_normalization_is_the_readers_for_composed_and_decomposed_text(sql, written):
+    # the reader's Python rule (headers, total rows) and staging's SQL rule must agree
+    for form in (written, unicodedata.normalize("NFD", written)):
+        assert typed(sql, "text", form) == (normalize_text(form), None)
 
 
 def test_text_key_ignores_nfd_tone_placement_spaces_and_case():
     assert text_key(unicodedata.normalize("NFD", "Ủy  ban\u00a0Hòa")) == text_key("uỷ ban hoà")
     assert text_key("THỦY") == text_key("thuỷ")
-
-
-@pytest.mark.parametrize("written", ["UBND TP. Trà Vinh", "Ủy ban nhân dân thành phố Trà Vinh", "TP.Trà Vinh",
-                                     "uỷ ban nhân dân tp.trà vinh", "Thành phố Trà Vinh"])
-def test_agency_prefix_and_abbreviations_match(written):
-    assert agency_key(written) == agency_key("Ủy ban nhân dân thành phố Trà Vinh")
 
 
 @pytest.mark.parametrize("written, shown", [
@@ -51,31 +82,22 @@ def test_agency_prefix_and_abbreviations_match(written):
     ("thuở", "thuở"),                        # ơ carries the tone: nothing to move
     ("hoàng", "hoàng"),                      # `oa` does not end the syllable: kept
 ])
-def test_normalize_text_gives_one_spelling_whether_written_composed_or_decomposed(written, shown):
-    from pipeline.lib.text import normalize_text
-
-    assert normalize_text(written) == shown
-    assert normalize_text(unicodedata.normalize("NFD", written)) == shown
-
-
-@pytest.mark.parametrize("written", ["Hòa  Thuận", "Ủy ban\u00a0nhân dân", "khoẻ\tmạnh ", "hoàng", "ÒA òa-x",
-                                     " 12/STTTT-VP ", "Straße\u2003 THỦY", "\x1ca\x1fb", "a\u3000\u3000b"])
-def test_normalized_text_is_its_own_normal_form_so_its_key_is_its_casefold(written):
-    # staging compares parsed (already normalized) text by `casefold()` alone: this is why that holds
-    from pipeline.lib.text import normalize_text
-
+def test_normalize_text_gives_one_spelling_whether_written_composed_or_decomposed(sql, written, shown):
     for form in (written, unicodedata.normalize("NFD", written)):
-        once = normalize_text(form)
-        assert normalize_text(once) == once
-        assert text_key(once) == once.casefold() == text_key(form)
+        assert normalize_text(form) == shown
+        assert typed(sql, "text", form) == (shown, None)
 
 
-def test_key_text_folded_by_arrow_is_python_casefold():
-    # staging lowers ASCII text with Arrow (lower is casefold there) and casefolds the rest in Python
-    import pandas as pd
+REGISTRY = [("TP", "Ủy ban nhân dân thành phố Trà Vinh", None), ("SYT", "Sở Y tế", "SYT;Sở Y Tế Trà Vinh"),
+            ("X1", "Xã An Phú", None), ("X2", "Xã An Phú", None)]
 
-    from pipeline.lib.staging import _casefolded
 
-    values = ["12/STTTT-VP", None, "Straße", "ĐỖ Đức", "ABC", "ǅ İ ﬁ", "Sở Y tế", "x", "ABC"]
-    for column in (pd.Series(values, dtype="str"), pd.Series(values, dtype=object)):
-        assert _casefolded(column).tolist() == [v.casefold() if v is not None else None for v in values]
+@pytest.mark.parametrize("written", ["UBND TP. Trà Vinh", "Ủy ban nhân dân thành phố Trà Vinh", "TP.Trà Vinh",
+                                     "uỷ ban nhân dân tp.trà vinh", "Thành phố Trà Vinh"])
+def test_agency_prefix_and_abbreviations_match(sql, written):
+    assert agency_match(sql, REGISTRY, written) == ("TP", ["TP"])
+
+
+def test_an_agency_matches_its_other_names_and_two_agencies_of_one_name_match_neither(sql):
+    assert agency_match(sql, REGISTRY, "sở y tế trà vinh")[0] == "SYT"
+    assert agency_match(sql, REGISTRY, "Xã An Phú") == (None, ["X1", "X2"])

@@ -1,9 +1,11 @@
 """Ingest: one multi-asset per source folder of the landing zone, built from the table specs.
 
-Each reads every file of `raw/<quarter>/<source>/` once, and writes one staging table per export table
-of that folder (`stg_<table>`), plus what it saw: `file_loads` (every file and its outcome),
-`table_loads` (whether each table loaded) and its findings (`stage_findings`). A bad file is a finding, never a failed
-run: the other files and sources of the quarter still load.
+Each reads every file of `raw/<quarter>/<source>/` once into the raw layer (`raw_<table>`: each record's
+cells as the file holds them, with the file, sha256, sheet and Excel row), stages it in SQL (`staging.py`,
+`sql/`) into one staging table per export table of that folder (`stg_<table>`), and writes what it saw:
+`file_loads` (every file and its outcome), `table_loads` (whether each table loaded) and its findings
+(`stage_findings`). All of it in one transaction. A bad file is a finding, never a failed run: the other
+files and sources of the quarter still load.
 """
 
 
@@ -14,12 +16,12 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from pipeline.lib.agencies import registry_keys
+from assets.ingest.staging import StagedTable, ensure_tables, stage_cells
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.isolation import LimitsError
-from pipeline.lib.staging import Registry, SourceResult, stage_source, staging_columns, staging_descriptions
+from pipeline.lib.staging import SourceResult, stage_source, staging_columns, staging_descriptions
 from pipeline.lib.tablespecs import SOURCES, TableSpec
-from pipeline.lib.warehouse import column_schema, replace_partition, table_exists
+from pipeline.lib.warehouse import column_schema, ensure_table, replace_rows, table_exists, transaction
 from pipeline.lib.wording import number
 from pipeline.partitions import quarter_window, quarterly_partitions
 from pipeline.resources import WRITER_POOL, PipelinePaths
@@ -61,16 +63,10 @@ def _check_result(spec: TableSpec, findings: list[Finding], loaded: bool) -> dg.
     )
 
 
-def load_registry(conn, quarter: str) -> Registry | None:
-    """The quarter's registry for agency matching, or None when it did not load."""
-    if not table_exists(conn, REGISTRY_TABLE):
-        return None
-    rows = conn.execute(
-        f"SELECT code, name, aliases, level FROM {REGISTRY_TABLE} WHERE quarter = ?", [quarter]
-    ).fetchall()
-    if not rows:
-        return None
-    return Registry(registry_keys((c, n, a) for c, n, a, _ in rows), {c: lvl for c, _, _, lvl in rows})
+def registry_loaded(conn, quarter: str) -> bool:
+    """Whether the quarter's registry (`stg_agencies`) is there to match agency names against."""
+    return table_exists(conn, REGISTRY_TABLE) and bool(
+        conn.execute(f"SELECT count(*) FROM {REGISTRY_TABLE} WHERE quarter = ?", [quarter]).fetchone()[0])
 
 
 def _file_loads(quarter: str, source: str, result: SourceResult) -> pd.DataFrame:
@@ -84,7 +80,7 @@ def _file_loads(quarter: str, source: str, result: SourceResult) -> pd.DataFrame
     ], columns=list(FILE_LOADS_COLUMNS))
 
 
-def _table_loads(quarter: str, specs: tuple[TableSpec, ...], result: SourceResult) -> pd.DataFrame:
+def _table_loads(quarter: str, specs: tuple[TableSpec, ...], result: SourceResult, staged: dict[str, StagedTable]) -> pd.DataFrame:
     rows = []
     for spec in specs:
         sheets = result.loaded_sheets.get(spec.name, 0)
@@ -97,7 +93,7 @@ def _table_loads(quarter: str, specs: tuple[TableSpec, ...], result: SourceResul
             )
         rows.append({
             "quarter": quarter, "table_name": spec.staging_table, "source": spec.source, "sheets_loaded": sheets,
-            "rows": len(result.frames[spec.name]), "status": "loaded" if sheets else "missing", "reason": reason,
+            "rows": staged[spec.name].rows, "status": "loaded" if sheets else "missing", "reason": reason,
         })
     return pd.DataFrame(rows, columns=list(TABLE_LOADS_COLUMNS))
 
@@ -130,31 +126,34 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
         quarter = context.partition_key
         quarter_dir = paths.require_exports(quarter)
         with duckdb.get_connection() as conn:
-            registry = None if source == "agencies" else load_registry(conn, quarter)
+            registry = source != "agencies" and registry_loaded(conn, quarter)
             try:
-                result = stage_source(quarter, quarter_window(quarter), quarter_dir, source, specs, registry,
-                                      Path(paths.cache_dir) if paths.cache_dir else None)
+                result = stage_source(quarter_dir, source, specs, Path(paths.cache_dir) if paths.cache_dir else None)
             except LimitsError as exc:
                 raise dg.Failure(description=str(exc), allow_retries=False) from None
-            if source != "agencies" and registry is None and any(s.agency_columns for s in specs):
+            if source != "agencies" and not registry and any(s.agency_columns for s in specs):
                 result.findings.append(Finding(
                     "registry_missing", "error", source,
                     f"danh mục cơ quan (agencies/) của quý không nạp được nên tên cơ quan trong các tệp của "
                     f"thư mục {source}/ không được đối chiếu: các số liệu theo cơ quan và theo cấp không tính được",
                 ))
-            findings = pd.DataFrame([f.record(quarter) for f in result.findings], columns=list(FINDINGS_COLUMNS))
-            loads = _table_loads(quarter, specs, result)
-            writes = [
-                (spec.staging_table, staging_columns(spec), result.frames[spec.name], {"quarter": quarter})
-                for spec in specs
-            ]
-            writes += [
-                (STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, findings.assign(stage=f"ingest_{source}"),
-                 {"quarter": quarter, "stage": f"ingest_{source}"}),
-                ("file_loads", FILE_LOADS_COLUMNS, _file_loads(quarter, source, result), {"quarter": quarter, "source": source}),
-                ("table_loads", TABLE_LOADS_COLUMNS, loads, {"quarter": quarter, "source": source}),
-            ]
-            replace_partition(conn, writes)
+            ensure_tables(conn, specs, staging_columns)
+            for table, columns in ((STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS), ("file_loads", FILE_LOADS_COLUMNS),
+                                   ("table_loads", TABLE_LOADS_COLUMNS)):
+                ensure_table(conn, table, columns)
+            with transaction(conn):
+                staged = stage_cells(conn, specs, quarter, quarter_window(quarter), result.cells, registry, staging_columns)
+                del result.cells  # the raw layer is in the warehouse now
+                result.findings += [f for table in staged.values() for f in table.findings]
+                for file in result.files:  # the rows staging accepted: a row whose cells do not type is refused
+                    file.rows_read = sum(table.valid_rows_by_file.get(file.path, 0) for table in staged.values())
+                findings = pd.DataFrame([f.record(quarter) for f in result.findings], columns=list(FINDINGS_COLUMNS))
+                loads = _table_loads(quarter, specs, result, staged)
+                replace_rows(conn, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, findings.assign(stage=f"ingest_{source}"),
+                             {"quarter": quarter, "stage": f"ingest_{source}"})
+                replace_rows(conn, "file_loads", FILE_LOADS_COLUMNS, _file_loads(quarter, source, result),
+                             {"quarter": quarter, "source": source})
+                replace_rows(conn, "table_loads", TABLE_LOADS_COLUMNS, loads, {"quarter": quarter, "source": source})
         # one message for all files: each log line is an event written to the instance's storage
         lines = [f"{source}: {relative} unchanged since it was last parsed (same sha256): not re-parsed"
                  for relative in result.reused]
@@ -163,14 +162,14 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
         if lines:
             context.log.info("\n".join(lines))
         for spec in specs:
-            frame = result.frames[spec.name]
             status = loads.loc[loads.table_name == spec.staging_table].iloc[0]
             if status.status == "missing":
                 context.log.warning(status.reason)
             yield dg.MaterializeResult(
                 asset_key=spec.staging_table,
                 metadata={
-                    "dagster/row_count": len(frame),
+                    "dagster/row_count": staged[spec.name].rows,
+                    "raw_table": f"raw_{spec.name}",
                     "dagster/column_schema": column_schema(staging_columns(spec), staging_descriptions(spec)),
                     "status": status.status,
                     "sheets_loaded": int(status.sheets_loaded),

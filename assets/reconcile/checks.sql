@@ -54,9 +54,9 @@ SELECT 'summary_mismatch', 'warning', 'dvc', _file, _sheet, _row, cell,
             WHEN 'received' THEN 'hồ sơ tiếp nhận' WHEN 'level3' THEN 'hồ sơ mức độ 3'
             WHEN 'level3_online' THEN 'hồ sơ mức độ 3 nộp trực tuyến' WHEN 'level4' THEN 'hồ sơ mức độ 4'
             WHEN 'level4_online' THEN 'hồ sơ mức độ 4 nộp trực tuyến' WHEN 'resolved' THEN 'hồ sơ đã giải quyết'
-            ELSE measure END || ') ghi ' || coalesce(vi_number(typed), '(ô trống)')
-       || CASE WHEN typed IS DISTINCT FROM column_sum THEN '; cộng các dòng của cột được ' || coalesce(vi_number(column_sum), 'không có số') ELSE '' END
-       || CASE WHEN typed IS DISTINCT FROM from_dossiers THEN '; danh sách hồ sơ cho ' || vi_number(from_dossiers) ELSE '' END
+            ELSE measure END || ') ghi ' || coalesce(vi_count(typed), '(ô trống)')
+       || CASE WHEN typed IS DISTINCT FROM column_sum THEN '; cộng các dòng của cột được ' || coalesce(vi_count(column_sum), 'không có số') ELSE '' END
+       || CASE WHEN typed IS DISTINCT FROM from_dossiers THEN '; danh sách hồ sơ cho ' || vi_count(from_dossiers) ELSE '' END
        || '. Báo cáo tổng hợp chỉ dùng để đối chiếu: số liệu được tính từ danh sách hồ sơ'
 FROM totals
 WHERE typed IS DISTINCT FROM column_sum OR typed IS DISTINCT FROM from_dossiers
@@ -84,12 +84,12 @@ cur AS (
     FROM stg_certificates WHERE quarter = $quarter
 )
 SELECT 'certificate_continuity', 'warning', 'certificates', NULL, NULL, NULL, NULL,
-       'bảng “' || $title_certificates || '”: cuối ' || $previous_words || ' còn ' || vi_number(prev.active)
-       || ' chứng thư hiệu lực; cộng ' || vi_number(cur.issued) || ' cấp mới, trừ ' || vi_number(cur.revoked)
-       || ' thu hồi và ' || vi_number(cur.expired) || ' hết hạn trong quý thì phải còn '
-       || vi_number(prev.active + cur.issued - cur.revoked - cur.expired) || ' ('
-       || vi_number(prev.active) || ' + ' || vi_number(cur.issued) || ' − ' || vi_number(cur.revoked) || ' − '
-       || vi_number(cur.expired) || '), nhưng danh sách ' || $quarter_words || ' có ' || vi_number(cur.active)
+       'bảng “' || $title_certificates || '”: cuối ' || $previous_words || ' còn ' || vi_count(prev.active)
+       || ' chứng thư hiệu lực; cộng ' || vi_count(cur.issued) || ' cấp mới, trừ ' || vi_count(cur.revoked)
+       || ' thu hồi và ' || vi_count(cur.expired) || ' hết hạn trong quý thì phải còn '
+       || vi_count(prev.active + cur.issued - cur.revoked - cur.expired) || ' ('
+       || vi_count(prev.active) || ' + ' || vi_count(cur.issued) || ' − ' || vi_count(cur.revoked) || ' − '
+       || vi_count(cur.expired) || '), nhưng danh sách ' || $quarter_words || ' có ' || vi_count(cur.active)
        || ' chứng thư còn hiệu lực. Số liệu công bố theo danh sách của quý này'
 FROM prev, cur
 WHERE (SELECT count(*) FROM stg_certificates WHERE quarter = $previous) > 0
@@ -102,10 +102,10 @@ cur AS (
     FROM stg_mailboxes WHERE quarter = $quarter
 )
 SELECT 'mailbox_continuity', 'warning', 'mail', NULL, NULL, NULL, NULL,
-       'bảng “' || $title_mailboxes || '”: cuối ' || $previous_words || ' có ' || vi_number(prev.total)
-       || ' hộp thư; cộng ' || vi_number(cur.created) || ' hộp thư tạo mới trong quý thì phải có '
-       || vi_number(prev.total + cur.created) || ' (' || vi_number(prev.total) || ' + ' || vi_number(cur.created)
-       || '), nhưng danh sách ' || $quarter_words || ' có ' || vi_number(cur.total)
+       'bảng “' || $title_mailboxes || '”: cuối ' || $previous_words || ' có ' || vi_count(prev.total)
+       || ' hộp thư; cộng ' || vi_count(cur.created) || ' hộp thư tạo mới trong quý thì phải có '
+       || vi_count(prev.total + cur.created) || ' (' || vi_count(prev.total) || ' + ' || vi_count(cur.created)
+       || '), nhưng danh sách ' || $quarter_words || ' có ' || vi_count(cur.total)
        || ' hộp thư (có hộp thư bị xóa, hoặc ngày tạo bị ghi lùi?). Số liệu công bố theo danh sách của quý này'
 FROM prev, cur
 WHERE prev.total > 0 AND prev.total + cur.created <> cur.total;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Iterable
 
 import dagster as dg
@@ -69,21 +70,33 @@ def replace_partition(conn, writes: Iterable[tuple[str, dict[str, str], pd.DataF
     versions = {}
     for table, columns, _, _ in writes:
         ensure_table(conn, table, columns)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         for table, columns, frame, where in writes:
             if versioned_run:
                 keep_unversioned(conn, table, columns, where["quarter"])
-            conditions = " AND ".join(f"{c} = ?" for c in where)
-            conn.execute(f"DELETE FROM {table} WHERE {conditions}", list(where.values()))
-            insert_frame(conn, table, frame, columns)
+            replace_rows(conn, table, columns, frame, where)
             if versioned_run:
                 versions[table] = append_version(conn, table, columns, where["quarter"], versioned_run)
+    return versions
+
+
+def replace_rows(conn, table: str, columns: dict[str, str], frame: pd.DataFrame, where: dict) -> None:
+    """Delete the rows matching `where` and insert `frame` (inside the caller's transaction)."""
+    conditions = " AND ".join(f"{c} = ?" for c in where)
+    conn.execute(f"DELETE FROM {table} WHERE {conditions}", list(where.values()))
+    insert_frame(conn, table, frame, columns)
+
+
+@contextmanager
+def transaction(conn):
+    """One transaction: committed whole, or rolled back whole (a crash leaves the previous state)."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return versions
 
 
 def column_schema(columns: dict[str, str], descriptions: dict[str, str] | None = None) -> dg.TableSchema:

@@ -1,18 +1,16 @@
-"""Columns of cells held once per distinct value (`Distinct`): a column's cells are classified, parsed and
-written as JSON one distinct value at a time, so no Python runs per cell on a large sheet."""
+"""Columns of cells held once per distinct value (`Distinct`): a column's cells are classified and converted to
+the raw layer's cells one distinct value at a time, so no Python runs per cell on a large sheet."""
 
 from __future__ import annotations
 
 import copy
-import json
+import datetime as dt
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from pipeline.lib.values import is_blank
 
 _PLAIN_TEXT = r'^[!#-\[\]-~]( ?[!#-\[\]-~])*$'
 
@@ -76,62 +74,53 @@ class Distinct:
         """`predicate` of each row's value; `plain`, when given, is its value for plain text."""
         return self.per_unique(predicate, None if plain is None else (lambda _: plain), bool)[self.codes]
 
-    def map(self, fn: Callable[[Any], Any], plain_is_itself: bool = False) -> np.ndarray:
-        """`fn` of each row's value (an object array), calling `fn` once per distinct value; with
-        `plain_is_itself`, plain text is its own result without a call."""
-        return self.per_unique(fn, (lambda values: values) if plain_is_itself else None)[self.codes]
-
-    def arrow(self, fn: Callable[[Any], str], plain: Callable[[np.ndarray], Any] | None = None) -> pa.Array:
-        """`fn` of each row's value as an Arrow string array, spread to the rows by Arrow's take."""
-        return pa.array(self.per_unique(fn, plain), pa.string()).take(pa.array(self.codes))
-
     def values(self) -> list[Any]:
         return self._uniques_array[self.codes].tolist()
 
 
-def _parse_column(parse: Callable[[Any], Any], column: Distinct, plain_is_itself: bool = False) -> tuple[list[Any], dict[int, str]]:
-    """The column's values parsed, each distinct cell value once (dates, agency names, forms and statuses
-    repeat thousands of times; text normalization is the costly part of reading), and the positions of
-    the values that failed, with the parser's message. `plain_is_itself`: plain text parses to itself."""
-    errors: dict[tuple[type, Any], str] = {}  # by type and value, as Distinct tells values apart
-
-    def attempt(value: Any) -> Any:
-        try:
-            return parse(value)
-        except ValueError as exc:
-            errors[(value.__class__, value)] = str(exc)
-            return None
-
-    parsed = column.map(attempt, plain_is_itself).tolist()
-    if not errors:
-        return parsed, {}
-    messages = [errors.get((u.__class__, u)) for u in column.uniques]
-    failed = np.flatnonzero(np.fromiter((m is not None for m in messages), dtype=bool, count=len(messages))[column.codes])
-    return parsed, {int(p): messages[column.codes[p]] for p in failed}
+# A cell of the raw layer: its value as text as the file holds it, and its own type, so that staging can apply the
+# spec's number-versus-text rule (a number cell 74.019 is 74.019, the text `74.019` is 74019).
+CELL = pa.struct([("text", pa.string()), ("type", pa.string())])
+CELL_TYPES = {"n": "a number", "s": "text", "d": "a date or date and time", "b": "yes/no (TRUE/FALSE)"}
 
 
-def _json_value(value: Any) -> str:
-    """`json.dumps(value, ensure_ascii=False)` of a cell; plain text (the usual case) without the encoder."""
-    if value.__class__ is str and value.isprintable() and '"' not in value and "\\" not in value and value.strip():
-        return '"' + value + '"'
-    return json.dumps(_jsonable(value), ensure_ascii=False, default=str)
-
-
-def _raw_json(labels: list[str], columns: list[Distinct]) -> pa.Array:
-    """Each row's original cells as a JSON object `{"label": value, …}`, as json.dumps writes it: each
-    distinct value encoded once, the rows assembled by Arrow."""
-    if not columns or not len(columns[0]):
-        return pa.array([], pa.string())
-    parts = [pc.binary_join_element_wise(json.dumps(label, ensure_ascii=False) + ": ",
-                                         column.arrow(_json_value, plain=lambda values: '"' + values + '"'), "")
-             for label, column in zip(labels, columns)]
-    return pc.binary_join_element_wise("{", pc.binary_join_element_wise(*parts, ", "), "}", "")
-
-
-
-def _jsonable(value: Any) -> Any:
-    if is_blank(value):
+def cell_type(value: Any) -> str | None:
+    """A cell's own type as a reader gives it (None: an empty cell; a blank text cell stays text)."""
+    if value is None or (value.__class__ is float and value != value):
         return None
-    return value if isinstance(value, (str, int, float, bool)) else str(value)
+    if isinstance(value, bool):
+        return "b"
+    if isinstance(value, (int, float)):
+        return "n"
+    if isinstance(value, (dt.datetime, dt.date)):
+        return "d"
+    return "s"
 
 
+def cell_text(value: Any) -> str | None:
+    """A cell as text: numbers as Python writes them (`74.019`, `1626.0`), dates in ISO form, TRUE/FALSE as
+    `True`/`False`, anything else (times, durations) as its text."""
+    if value is None or (value.__class__ is float and value != value):
+        return None
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return value if value.__class__ is str else str(value)
+
+
+def raw_cells(column: Distinct) -> pa.StructArray:
+    """A column's cells as `CELL`s: each distinct value converted once (plain text is itself, and text),
+    spread to the rows by Arrow's take."""
+    texts = column.per_unique(cell_text, plain=lambda values: values)
+    kinds = column.per_unique(cell_type, plain=lambda values: np.full(len(values), "s", dtype=object))
+    codes = pa.array(column.codes)
+    return pa.StructArray.from_arrays([pa.array(texts, pa.string()).take(codes), pa.array(kinds, pa.string()).take(codes)],
+                                      fields=list(CELL))
+
+
+def raw_schema(spec) -> pa.Schema:
+    """The raw layer's columns for one table of the spec, as the reader writes them."""
+    fields = [pa.field(column.name, CELL) for column in spec.columns]
+    fields += [pa.field("_sheet", pa.string()), pa.field("_row", pa.int64()), pa.field("_is_total", pa.bool_())]
+    if spec.keep_total_row:
+        fields.append(pa.field("_cells", pa.string()))
+    return pa.schema(fields)

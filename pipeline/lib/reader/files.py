@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
 
 from pipeline.lib.findings import Finding
 from pipeline.lib.reader.formats import detect_format, load_sheets
@@ -63,12 +63,11 @@ def _read_sheet(sheet: RawSheet, result: FileResult, source: str, specs: tuple[T
             relative, sheet.name, match.row_index + 1, table=match.spec.name,
         ))
         return
-    frame, findings = extract_rows(sheet, match, relative)
+    cells = extract_rows(sheet, match)
     earlier = result.tables.get(match.spec.name)
-    result.tables[match.spec.name] = frame if earlier is None else pd.concat([earlier, frame], ignore_index=True)
+    result.tables[match.spec.name] = cells if earlier is None else pa.concat_tables([earlier, cells])
     result.loaded_sheets.setdefault(match.spec.name, []).append(sheet.name)
-    result.findings.extend(findings)
-    result.rows_read += len(frame)
+    result.rows_read += cells.num_rows
 
 
 
@@ -79,10 +78,10 @@ class FileResult:
     size: int
     format: str | None
     sheets: list[str] = field(default_factory=list)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # one frame per table, its sheets in order
+    tables: dict[str, pa.Table] = field(default_factory=dict)  # the raw layer's rows per table, its sheets in order
     loaded_sheets: dict[str, list[str]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
-    rows_read: int = 0
+    rows_read: int = 0  # record rows found (staging refuses those whose cells do not type)
     outcome: str = "loaded"  # loaded | ignored | rejected
     reason: str | None = None
 
