@@ -41,14 +41,16 @@ def measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
 
 
 def stage_times(home: Path) -> dict[str, float]:
-    """Wall time per stage of the latest run, from its step events."""
+    """Wall time per stage of the latest run, from its step events; under `events`, how many events the run
+    wrote to the instance's storage."""
     os.environ["DAGSTER_HOME"] = str(home)
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
     run = instance.get_runs(limit=1)[0]
     starts, seconds = {}, {}
-    for record in instance.all_logs(run.run_id):
+    records = instance.all_logs(run.run_id)
+    for record in records:
         event = record.dagster_event
         if event is None or not event.step_key:
             continue
@@ -57,7 +59,22 @@ def stage_times(home: Path) -> dict[str, float]:
         elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
             seconds[event.step_key] = record.timestamp - starts[event.step_key]
     instance.dispose()
-    return {stage: sum(s for step, s in seconds.items() if step.startswith(prefixes)) for stage, prefixes in STAGES.items()}
+    times = {stage: sum(s for step, s in seconds.items() if step.startswith(prefixes)) for stage, prefixes in STAGES.items()}
+    return times | {"events": len(records)}
+
+
+def duckdb_excel_python(work: Path) -> Path | None:
+    """A scratch virtualenv with the DuckDB release duckdb-extension-excel is built for (not the pipeline's)."""
+    venv = work / "duckdb-excel-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        done = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True)
+        done = done.returncode == 0 and subprocess.run([str(python), "-m", "pip", "install", "--quiet", "duckdb-extension-excel"],
+                                                       capture_output=True)
+        if not done or done.returncode:
+            shutil.rmtree(venv, ignore_errors=True)
+            return None
+    return python
 
 
 def bench_scale(scale: int, work: Path) -> dict:
@@ -74,10 +91,19 @@ def bench_scale(scale: int, work: Path) -> dict:
         f"from pathlib import Path; from pipeline.sample.generator import generate; generate(Path({str(raw)!r}), scale={scale})"], env)
     files = [str(p) for p in sorted((raw / QUARTER).rglob("*")) if p.is_file() and not p.name.startswith("~$")]
     result["files"], result["mb"] = len(files), sum(Path(f).stat().st_size for f in files) / 1024**2
-    for mode in ("floor", "baseline"):
+    for mode in ("floor", "baseline", "reader", "fastexcel"):
         print(f"[{scale}x] {mode} readers", flush=True)
         seconds, rss, output = measured([str(BIN / "python"), "bench/readers.py", mode, *files], env)
-        result[mode], result[f"{mode}_rss"] = json.loads(output.strip().splitlines()[-1])["seconds"], rss
+        measure = json.loads(output.strip().splitlines()[-1])
+        result[mode], result[f"{mode}_rss"], result[f"{mode}_detail"] = measure["seconds"], rss, measure
+    python = duckdb_excel_python(work)
+    if python:
+        print(f"[{scale}x] DuckDB read_xlsx", flush=True)
+        xlsx = [f for f in files if f.lower().endswith(".xlsx")]
+        _, _, output = measured([str(python), "bench/duckdb_excel.py", *xlsx], env)
+        _, _, floor_output = measured([str(BIN / "python"), "bench/readers.py", "floor", *xlsx], env)
+        result["duckdb_excel"] = json.loads(output.strip().splitlines()[-1])
+        result["floor_xlsx"] = json.loads(floor_output.strip().splitlines()[-1])
     print(f"[{scale}x] reading in process vs in isolated children", flush=True)
     _, _, output = measured([str(BIN / "python"), "bench/isolation.py", *files], env)
     result["isolation"] = json.loads(output.strip().splitlines()[-1])
@@ -94,7 +120,7 @@ def bench_scale(scale: int, work: Path) -> dict:
 
 
 def versions() -> str:
-    names = ("dagster", "duckdb", "pandas", "python-calamine", "lxml", "openpyxl", "xlsxwriter", "xlrd")
+    names = ("dagster", "duckdb", "pandas", "python-calamine", "lxml", "openpyxl", "xlsxwriter", "xlrd", "fastexcel")
     found = []
     for name in names:
         try:
@@ -133,6 +159,15 @@ def report(results: list[dict]) -> str:
          f"{r['isolation']['isolated_2'] / r['isolation']['in_process']:.2f}" for r in results])
     row("re-run, files unchanged: ingest (s) / files not re-parsed",
         [f"{r['again_stages']['ingest']:.1f} / {r['again_reused']}" for r in results])
+    row("re-run, files unchanged: end to end (s), the fixed cost of a run", [f"{r['again_e2e']:.1f}" for r in results])
+    row("Dagster events written per run", [f"{r['first_stages']['events']}" for r in results])
+    row("readers, every file (s): floor / the pipeline's reader (raw layer) / fastexcel",
+        [f"{r['floor']:.1f} / {r['reader']:.1f} / {r['fastexcel']:.1f}" for r in results])
+    row("fastexcel, strict dtypes over all rows: sheets' columns typed whole / in sheets mixing numbers and text",
+        [f"{r['fastexcel_detail']['typed']} / {r['fastexcel_detail']['mixed']}" for r in results])
+    row("xlsx files only (s): floor (calamine) / DuckDB read_xlsx, all VARCHAR",
+        [f"{r['floor_xlsx']['seconds']:.1f} / {r['duckdb_excel']['seconds']:.1f}" if "duckdb_excel" in r else "not measured"
+         for r in results])
     if len(results) == 2:
         small, big = results
         lines += ["", "| 10x / 1x | " + " | ".join(list(STAGES) + ["end to end", "floor"]) + " |", "|---|" + "---|" * (len(STAGES) + 2)]

@@ -43,11 +43,11 @@ def isolated_env(tmp_path: Path, raw: Path) -> dict[str, str]:
 
 
 def materialize_quarter(raw: Path, warehouse: Path, quarter: str, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    from pipeline.definitions import ALL_ASSETS
+    from pipeline.definitions import ALL_ASSETS, ALL_CHECKS
     from pipeline.resources import PipelinePaths, WarehouseResource
 
     return dg.materialize(
-        ALL_ASSETS,
+        [*ALL_ASSETS, *ALL_CHECKS],
         partition_key=quarter,
         resources={
             "paths": PipelinePaths(raw_dir=str(raw), outputs_dir=str(warehouse.parent / "outputs")),

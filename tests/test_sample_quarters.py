@@ -81,11 +81,50 @@ def test_count_lineage_has_exactly_the_counted_rows(db, quarter):
             assert counts.get(indicator.id, 0) == values[indicator.id], indicator.id
 
 
-def test_lineage_reaches_the_raw_row(db):
-    file, row = db.execute(
-        "SELECT t._file, t._row FROM indicator_lineage l JOIN stg_mailboxes t USING (quarter, row_id) "
+def test_lineage_reaches_the_raw_row(db, sample_raw):
+    import python_calamine
+
+    file, sheet, row, address = db.execute(
+        "SELECT t._file, t._sheet, t._row, r.address FROM indicator_lineage l JOIN stg_mailboxes t USING (quarter, row_id) "
+        "JOIN raw_mailboxes r ON r.quarter = t.quarter AND r.raw_id = t.raw_id "
         "WHERE l.quarter = '2020-Q2' AND l.indicator_id = 'mail.created' ORDER BY t._row LIMIT 1").fetchone()
     assert file.startswith("mail/") and row > 1
+    cells = python_calamine.CalamineWorkbook.from_path(str(sample_raw / "2020-Q2" / file)).get_sheet_by_name(sheet).to_python()
+    assert address["type"] == "s" and address["text"] in cells[row - 1]
+
+
+def test_the_raw_layer_keeps_each_cells_own_type_so_staging_reads_text_and_numbers_apart(db):
+    # exports.md: a text `74.019` is 74019 and a number 74.019 stays 74.019; the raw layer keeps which is which
+    rows = db.execute(
+        "SELECT r.received, s.received FROM raw_dossier_summary r JOIN stg_dossier_summary s USING (quarter, raw_id) "
+        "WHERE r.quarter = '2020-Q2' AND r.received.text IS NOT NULL").fetchall()
+    assert rows and {cell["type"] for cell, _ in rows} <= {"n", "s"}
+    for cell, typed in rows:
+        expected = float(cell["text"]) if cell["type"] == "n" else float(cell["text"].replace(".", "").replace(",", "."))
+        assert typed == expected
+
+
+def test_each_staging_row_comes_from_one_raw_row_of_its_file(db):
+    for table in ("mailboxes", "dossiers", "documents", "dossier_summary"):
+        unmatched = db.execute(
+            f"SELECT count(*) FROM stg_{table} s LEFT JOIN raw_{table} r USING (quarter, raw_id) "
+            "WHERE r.raw_id IS NULL OR r._file <> s._file OR r._sheet <> s._sheet OR r._row <> s._row OR r._sha256 <> s._sha256"
+        ).fetchone()[0]
+        assert unmatched == 0, table
+
+
+@pytest.mark.parametrize("quarter", ["2020-Q1", "2020-Q2"])
+def test_each_cross_check_shows_on_the_staging_table_it_guards(sample_runs, db, quarter):
+    from assets.reconcile.assets import GUARDS
+
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in sample_runs[1][quarter].get_asset_check_evaluations()}
+    assert ("reconciliation", "exports_agree") not in evaluations
+    for name, table in GUARDS.items():
+        found = db.execute("SELECT count(*) FROM findings WHERE quarter = ? AND check_id = ?", [quarter, name]).fetchone()[0]
+        evaluation = evaluations[(table, f"no_{name}")]
+        assert (evaluation.passed, evaluation.metadata["rows"].value) == (found == 0, found)
+    assert {t for t in GUARDS.values()} == {"stg_dossiers", "stg_procedures", "stg_dossier_summary", "stg_iso", "stg_certificates",
+                                             "stg_mailboxes"}
 
 
 def test_rerun_of_a_quarter_leaves_identical_tables_and_other_quarters_untouched(sample_raw, warehouse):

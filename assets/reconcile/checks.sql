@@ -2,8 +2,10 @@
 -- check_id, severity, source, file, sheet, row, cell, message. Parameters: $quarter, $quarter_words, $start, $end,
 -- $previous, $previous_words, $previous_end, and $title_<table> for each export table's title. Messages are in Vietnamese (what was found, what was done);
 -- the place (file, sheet, row, cell) is put in front of each by the asset. Macros: macros.sql.
+-- `-- guards:` names the staging table whose rows a query questions: its Dagster check is declared on that table.
 
 -- name: unknown_procedure
+-- guards: stg_dossiers
 SELECT 'unknown_procedure' AS check_id, 'warning' AS severity, 'dvc' AS source, d._file, d._sheet, d._row, NULL AS cell,
        'bảng “' || $title_dossiers || '”: hồ sơ ' || d.dossier_id || ' ghi mã thủ tục ' || d.procedure_code
        || ', không có trong danh mục TTHC của quý. Hồ sơ vẫn được tính vào tổng số hồ sơ tiếp nhận, '
@@ -14,6 +16,7 @@ WHERE d.quarter = $quarter
 ORDER BY d._file, d._sheet, d._row;
 
 -- name: invalid_service_level
+-- guards: stg_procedures
 SELECT 'invalid_service_level', 'warning', 'dvc', _file, _sheet, _row, NULL,
        'bảng “' || $title_procedures || '”: thủ tục ' || code || ' có mức độ dịch vụ ' || service_level
        || ' (chỉ có mức 2, 3 hoặc 4). Thủ tục vẫn được tính vào tổng số dịch vụ công, '
@@ -23,6 +26,7 @@ WHERE quarter = $quarter AND service_level NOT IN (2, 3, 4)
 ORDER BY _file, _sheet, _row;
 
 -- name: summary_mismatch
+-- guards: stg_dossier_summary
 WITH received AS (
     SELECT d.*, p.service_level
     FROM stg_dossiers d LEFT JOIN stg_procedures p ON p.quarter = d.quarter AND p.code = d.procedure_code
@@ -63,6 +67,7 @@ WHERE typed IS DISTINCT FROM column_sum OR typed IS DISTINCT FROM from_dossiers
 ORDER BY _file, cell;
 
 -- name: iso_level_mismatch
+-- guards: stg_iso
 SELECT 'iso_level_mismatch', 'warning', 'iso', _file, _sheet, _row, NULL,
        'bảng “' || $title_iso || '”: cột “Cấp” ghi “' || level || '” nhưng danh mục cơ quan xếp ' || agency || ' ở cấp “' || agency_level || '”'
        || '. Số liệu theo cấp dùng cấp của danh mục cơ quan'
@@ -71,6 +76,7 @@ WHERE quarter = $quarter AND level IS NOT NULL AND agency_level IS NOT NULL AND 
 ORDER BY _file, _sheet, _row;
 
 -- name: certificate_continuity
+-- guards: stg_certificates
 WITH prev AS (
     SELECT count(*) AS active FROM stg_certificates
     WHERE quarter = $previous AND issued <= $previous_end AND expires > $previous_end
@@ -96,6 +102,7 @@ WHERE (SELECT count(*) FROM stg_certificates WHERE quarter = $previous) > 0
   AND prev.active + cur.issued - cur.revoked - cur.expired <> cur.active;
 
 -- name: mailbox_continuity
+-- guards: stg_mailboxes
 WITH prev AS (SELECT count(*) AS total FROM stg_mailboxes WHERE quarter = $previous AND created <= $previous_end),
 cur AS (
     SELECT count(*) FILTER (created BETWEEN $start AND $end) AS created, count(*) FILTER (created <= $end) AS total

@@ -1,0 +1,26 @@
+"""Staging is SQL: one query per export table (assets/ingest/sql/stg_<table>.sql), its rules DuckDB macros."""
+
+import re
+
+import pytest
+
+from assets.ingest.staging import SQL_DIR
+from pipeline.lib.tablespecs import TABLES
+
+RULES = {"text": "vi_text", "code": "vi_code", "integer": "vi_integer", "number": "vi_number", "date": "vi_date", "bool": "vi_bool",
+         "level": "vi_level", "choice": "vi_choice", "languages": "vi_languages"}
+
+
+@pytest.mark.parametrize("spec", TABLES, ids=[t.name for t in TABLES])
+def test_each_export_table_has_one_staging_query_typing_every_column_by_the_rule_of_its_type(spec):
+    query = (SQL_DIR / f"stg_{spec.name}.sql").read_text(encoding="utf-8")
+    typed = dict((alias, rule) for rule, alias in re.findall(r"^\s+(\w+)\(.*\)\s+AS (\w+),?$", query, re.M))
+    assert list(typed) == [c.name for c in spec.columns]
+    for column in spec.columns:
+        assert typed[column.name] == ("vi_agency_name" if column.agency else RULES[column.type]), column.name
+
+
+def test_every_rule_the_staging_queries_use_is_a_macro_of_macros_sql():
+    macros = set(re.findall(r"CREATE OR REPLACE TEMP MACRO (\w+)", (SQL_DIR / "macros.sql").read_text(encoding="utf-8")))
+    used = {rule for path in SQL_DIR.glob("stg_*.sql") for rule in re.findall(r"\b(vi_\w+)\(", path.read_text(encoding="utf-8"))}
+    assert used and used <= macros
