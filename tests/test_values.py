@@ -63,7 +63,8 @@ def test_service_levels(sql, value, level):
 
 
 @pytest.mark.parametrize("written", ["Hòa  Thuận", "Ủy ban\u00a0nhân dân", "khoẻ\tmạnh ", "thuở", "hoàng", "ÒA òa-x", "hòa,hòa",
-                                     " 12/STTTT-VP ", "Straße\u2003 THỦY", "\x1ca\x1fb", "a\u3000\u3000b", "hòan", "Quý hòa"])
+                                     " 12/STTTT-VP ", "Straße\u2003 THỦY", "\x1ca\x1fb", "a\u3000\u3000b", "hòan", "Quý hòa",
+                                     "hòa\ufdd0x", "\ufdd0hòa", "\ufdd0\ufdd1hòa", "\x00hòa", "ò" * 300 + "a", "a'b; --"])
 def test_sql_normalization_is_the_readers_for_composed_and_decomposed_text(sql, written):
     # the reader's Python rule (headers, total rows) and staging's SQL rule must agree
     for form in (written, unicodedata.normalize("NFD", written)):

@@ -14,26 +14,34 @@
 CREATE OR REPLACE TEMP MACRO vi_blank(cell) AS
     cell['type'] IS NULL OR (cell['type'] = 's' AND regexp_full_match(cell['text'], '[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*'));
 
+-- NFC. DuckDB's nfc_normalize stops at a NUL character, so text holding one is composed piece by piece.
+CREATE OR REPLACE TEMP MACRO vi_nfc(t) AS CASE
+    WHEN contains(t, chr(0)) THEN array_to_string(list_transform(string_split(t, chr(0)), lambda piece: nfc_normalize(piece)), chr(0))
+    ELSE nfc_normalize(t)
+END;
+
 -- One tone-mark placement: the old style puts the tone on the first vowel of a final `oa`, `oe`, `uy` (hòa, Ủy);
 -- it moves to the second (hoà, Uỷ) when the pair ends the syllable (no letter or mark follows). Each such pair is
--- marked (U+FDD0, a noncharacter), then the first vowel loses its tone and the second gains it as a combining
--- mark, which NFC composes again.
+-- marked by two noncharacters (U+FDD0 U+FDD0; a U+FDD0 of the text itself is held as U+FDD0 U+FDD1 meanwhile),
+-- then the first vowel loses its tone and the second gains it as a combining mark, which NFC composes again.
 CREATE OR REPLACE TEMP MACRO vi_toned_first_vowels() AS 'òóõỏọÒÓÕỎỌùúũủụÙÚŨỦỤ';
 CREATE OR REPLACE TEMP MACRO vi_new_style_tones(t) AS CASE
     WHEN NOT regexp_matches(t, '[òóõỏọÒÓÕỎỌùúũủụÙÚŨỦỤ][aAeEyY]') THEN t
-    ELSE nfc_normalize(array_to_string(list_transform(
-        string_split(regexp_replace(t, '([òóõỏọÒÓÕỎỌùúũủụÙÚŨỦỤ][aAeEyY])([^\pL\pM]|$)', chr(64976) || '\1\2', 'g'), chr(64976)),
+    ELSE replace(vi_nfc(array_to_string(list_transform(
+        string_split(regexp_replace(replace(t, chr(64976), chr(64976) || chr(64977)),
+                                    '([òóõỏọÒÓÕỎỌùúũủụÙÚŨỦỤ][aAeEyY])([^\pL\pM]|$)', chr(64976) || chr(64976) || '\1\2', 'g'),
+                     chr(64976) || chr(64976)),
         lambda piece, i: CASE WHEN i = 1 THEN piece ELSE
             translate(substr(piece, 1, 1), vi_toned_first_vowels(), 'oooooOOOOOuuuuuUUUUU') || substr(piece, 2, 1)
             || translate(substr(piece, 1, 1), vi_toned_first_vowels(), repeat(chr(768) || chr(769) || chr(771) || chr(777) || chr(803), 4))
-            || substr(piece, 3) END), ''))
+            || substr(piece, 3) END), '')), chr(64976) || chr(64977), chr(64976))
 END;
 
 -- Text as displayed: NFC, one tone-mark placement, single spaces, trimmed; case is kept. Plain ASCII with single
 -- spaces (ids, codes, numbers) is already all that.
 CREATE OR REPLACE TEMP MACRO vi_normalize(t) AS CASE
     WHEN regexp_full_match(t, '[!-~]+( [!-~]+)*') THEN t
-    ELSE trim(regexp_replace(vi_new_style_tones(nfc_normalize(t)), '[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+', ' ', 'g'))
+    ELSE trim(regexp_replace(vi_new_style_tones(vi_nfc(t)), '[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+', ' ', 'g'))
 END;
 
 -- The comparison key: normalized text, lower case.
