@@ -13,7 +13,7 @@ PREPARED = {"date": "vi_with_date(c)", "integer": "vi_with_number(c)", "number":
 
 
 def rules() -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect()
+    conn = staging.memory_connection()
     staging.prepare(conn)
     return conn
 

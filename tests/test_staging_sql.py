@@ -24,3 +24,11 @@ def test_every_rule_the_staging_queries_use_is_a_macro_of_macros_sql():
     macros = set(re.findall(r"CREATE OR REPLACE TEMP MACRO (\w+)", (SQL_DIR / "macros.sql").read_text(encoding="utf-8")))
     used = {rule for path in SQL_DIR.glob("stg_*.sql") for rule in re.findall(r"\b(vi_\w+)\(", path.read_text(encoding="utf-8"))}
     assert used and used <= macros
+
+
+def test_in_memory_staging_spills_to_the_temporary_folder_never_the_working_directory(tmp_path, monkeypatch):
+    from assets.ingest.staging import memory_connection
+
+    monkeypatch.chdir(tmp_path)
+    spill = memory_connection().execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert not spill.startswith(str(tmp_path)) and "travinh-staging-spill" in spill

@@ -264,11 +264,19 @@ def _memory():
     """One in-memory DuckDB per process with the rules prepared: creating the macros costs a tenth of a
     second, more than staging a small file."""
     if not _MEMORY:
-        import duckdb
-
-        _MEMORY.append(duckdb.connect())
+        _MEMORY.append(memory_connection())
         prepare(_MEMORY[0])
     return _MEMORY[0]
+
+
+def memory_connection():
+    """An in-memory DuckDB that spills to the system's temporary folder: by default it spills into the
+    working directory (`.tmp/`), which may be the repository or the read-only landing zone."""
+    import tempfile
+
+    import duckdb
+
+    return duckdb.connect(config={"temp_directory": str(Path(tempfile.gettempdir()) / "travinh-staging-spill")})
 
 
 def staged_file(result, quarter: str | None = None):
