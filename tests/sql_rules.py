@@ -9,8 +9,6 @@ import duckdb
 from assets.ingest import staging
 from pipeline.lib.reader.distinct import cell_text, cell_type
 
-PREPARED = {"date": "vi_with_date(c)", "integer": "vi_with_number(c)", "number": "vi_with_number(c)"}
-
 
 def rules() -> duckdb.DuckDBPyConnection:
     conn = staging.memory_connection()
@@ -22,7 +20,7 @@ def typed(conn, column_type: str, value: Any, rule: str | None = None) -> tuple[
     """(value, error) of `value` as a reader would hand it over, typed by the rule of `column_type`."""
     rule = rule or {"text": "vi_text", "code": "vi_code", "integer": "vi_integer", "number": "vi_number",
                     "date": "vi_date", "bool": "vi_bool", "level": "vi_level"}[column_type]
-    prepare = PREPARED.get(column_type, "c")
+    prepare = staging.PREPARED.get(column_type, "{cell}").format(cell="c")  # as the `cells` step prepares it
     row = conn.execute(
         f"SELECT {rule}(p) FROM (SELECT {prepare} AS p FROM (SELECT vi_cell({{'text': ?, 'type': ?}}) AS c))",
         [cell_text(value), cell_type(value)]).fetchone()[0]
