@@ -22,6 +22,7 @@ from pipeline.lib.wording import date, number, places, quarter_words, quoted
 
 SQL_DIR = Path(__file__).parent / "sql"
 STEPS = named_queries(SQL_DIR / "staging.sql")
+TYPED = {spec.name: (SQL_DIR / f"stg_{spec.name}.sql").read_text(encoding="utf-8").strip().rstrip(";") for spec in TABLES}
 FIRST_LOCATIONS = 5
 CELL_TYPE = "STRUCT(text VARCHAR, type VARCHAR)"
 TEXT_TYPES = ("text", "code", "choice", "languages")
@@ -104,11 +105,9 @@ def stage_table(conn, spec: TableSpec, quarter: str, window: tuple[dt.date, dt.d
     the caller's transaction). `window`: the quarter's first and last day (None: no date is outside);
     `registry`: whether the quarter's `stg_agencies` is there to match agency names against."""
     params = {"quarter": quarter, "title": spec.title, "first": FIRST_LOCATIONS}
-    typed = (SQL_DIR / f"stg_{spec.name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
     _run(conn, _filled(STEPS["cells"], spec), params)
-    _run(conn, f"CREATE OR REPLACE TEMP TABLE typed AS {typed}", params)
+    _run(conn, f"CREATE OR REPLACE TEMP TABLE typed AS {TYPED[spec.name]}", params)
     _run(conn, _filled(STEPS["checked"], spec), params)
-    _run(conn, STEPS["agency_keys" if registry else "no_agency_keys"], params)
     if window:
         params |= {"start": window[0], "end": window[1]}
     _run(conn, _filled(STEPS["matched"], spec, window is not None), params)
@@ -175,9 +174,9 @@ def _parts(spec: TableSpec, dated: bool, columns: dict[str, str]) -> dict[str, s
     names = [c.name for c in spec.columns]
 
     def prepared(column) -> str:
-        first = f"(SELECT cell, vi_cell(cell) AS prepared FROM (SELECT DISTINCT {column.name} AS cell FROM raw))"
-        then = PREPARED.get(column.type, "{cell}").format(cell="prepared", table=spec.name, column=column.name)
-        return f"d_{column.name} AS (SELECT cell, {then} AS prepared FROM {first})"
+        then = PREPARED.get(column.type, "{cell}").format(cell="p.prepared", table=spec.name, column=column.name)
+        return (f"d_{column.name} AS (SELECT d.cell, {then} AS prepared FROM (SELECT DISTINCT {column.name} AS cell FROM raw) d "
+                "JOIN prepared_cells p ON p.cell IS NOT DISTINCT FROM d.cell)")
 
     def key_part(name: str) -> str:  # text compared without case, an agency by its code where it matched
         column = spec.column(name)
@@ -198,9 +197,8 @@ def _parts(spec: TableSpec, dated: bool, columns: dict[str, str]) -> dict[str, s
         "cells": ", raw._cells" if spec.keep_total_row else "",
         "kept_cells": ", c._cells" if spec.keep_total_row else "",
         "problems": ", ".join(problems),
-        "agency_names": " UNION ".join(f"SELECT DISTINCT {n}.value AS name FROM valid" for n in agencies) or "SELECT NULL::VARCHAR AS name",
         "agency_columns": "".join(f", k_{n}.codes AS {n}_codes, k_{n}.code AS {n}_code, k_{n}.level AS {n}_level" for n in agencies),
-        "agency_joins": "".join(f"\n    LEFT JOIN names k_{n} ON k_{n}.name = valid.{n}.value" for n in agencies),
+        "agency_joins": "".join(f"\n    LEFT JOIN agency_matches k_{n} ON k_{n}.name = valid.{n}.value" for n in agencies),
         "key_parts": ", ".join(key_part(k) for k in spec.key),
         "compared": ", ".join(f"'{c.name}': {key_part(c.name) if c.agency or c.type == 'text' else c.name + '.value'}"
                               for c in spec.columns),
@@ -217,11 +215,25 @@ def stage_cells(conn, specs: tuple[TableSpec, ...], quarter: str, window: tuple[
     connection has the rules already (`prepare`)."""
     if not prepared:
         prepare(conn)
-    staged = {}
     for spec in specs:
         write_raw(conn, spec, quarter, cells.get(spec.name))
-        staged[spec.name] = stage_table(conn, spec, quarter, window, registry, staging_columns(spec))
-    return staged
+    _prepare_source_cells(conn, specs, quarter, registry)
+    return {spec.name: stage_table(conn, spec, quarter, window, registry, staging_columns(spec)) for spec in specs}
+
+
+def _prepare_source_cells(conn, specs: tuple[TableSpec, ...], quarter: str, registry: bool) -> None:
+    """The steps every table of the source shares, run once: `prepared_cells` (each distinct cell prepared) and
+    `agency_matches` (each agency name matched against the quarter's registry, when it is there)."""
+    columns = [(spec, column) for spec in specs for column in spec.columns]
+
+    def union(chosen) -> str:
+        return " UNION ".join(f"SELECT {column.name} AS cell FROM {raw_table(spec)} WHERE quarter = $quarter"
+                              for spec, column in chosen) or f"SELECT NULL::{CELL_TYPE} AS cell WHERE false"
+
+    params = {"quarter": quarter}
+    _run(conn, STEPS["prepared_cells"].replace("<<source_cells>>", union(columns)), params)
+    _run(conn, STEPS["agency_keys" if registry else "no_agency_keys"], params)
+    _run(conn, STEPS["agency_matches"].replace("<<agency_cells>>", union([(s, c) for s, c in columns if c.agency])), params)
 
 
 def ensure_tables(conn, specs: tuple[TableSpec, ...], staging_columns) -> None:

@@ -2,10 +2,18 @@
 -- assets/ingest/staging.py in the ingest's transaction. `<<name>>` parts are filled from the table's spec
 -- (pipeline/lib/tablespecs.py: its columns, labels, key, date column); `$name` are query parameters.
 
+-- name: prepared_cells
+-- Every distinct cell of the source's tables, prepared once for the typing rules (`vi_cell`: blank or not, its text
+-- normalized): names, dates and choices repeat thousands of times, and normalizing text is the costly part. One
+-- query for the whole source, so the rules are planned once, not once per column.
+CREATE OR REPLACE TEMP TABLE prepared_cells AS
+SELECT cell, vi_cell(cell) AS prepared
+FROM (<<source_cells>>);
+
 -- name: cells
--- The quarter's raw cells of the table, each prepared for the typing rules (`vi_cell`) once per distinct cell of
--- its column (names, dates and choices repeat thousands of times; normalizing text is the costly part): the
--- table's own query (stg_<table>.sql) reads them from here.
+-- The quarter's raw cells of the table, each the prepared cell of `prepared_cells`, with what its column's rule needs
+-- besides (a date, a number, a fixed value's code), worked out once per distinct cell of the column: the table's own
+-- query (stg_<table>.sql) reads them from here.
 CREATE OR REPLACE TEMP TABLE cells AS
 WITH raw AS (
     SELECT * FROM raw_<<table>> WHERE quarter = $quarter
@@ -48,18 +56,27 @@ FROM keys LEFT JOIN levels ON len(keys.codes) = 1 AND levels.code = keys.codes[1
 CREATE OR REPLACE TEMP TABLE agency_keys AS
 SELECT NULL::VARCHAR AS key, NULL::VARCHAR[] AS codes, NULL::VARCHAR AS code, NULL::VARCHAR AS level WHERE false;
 
+-- name: agency_matches
+-- Each agency name the source's tables write, once, with what the registry makes of it: the codes holding its key,
+-- and where one agency holds it, its code and level (all NULL: unmatched, or no registry).
+CREATE OR REPLACE TEMP TABLE agency_matches AS
+WITH names AS (
+    SELECT DISTINCT vi_text(p.prepared)['value'] AS name
+    FROM prepared_cells p
+    SEMI JOIN (<<agency_cells>>) a ON a.cell IS NOT DISTINCT FROM p.cell
+)
+SELECT names.name, agency_keys.codes, agency_keys.code, agency_keys.level
+FROM names
+LEFT JOIN agency_keys ON agency_keys.key = vi_agency_key(names.name)
+WHERE names.name IS NOT NULL;
+
 -- name: matched
--- The rows kept so far (no problem), each agency name with its registry code and level: a name whose key
--- one agency holds. Then the duplicates by key (the first copy by file, sheet and row is kept; text compared
+-- The rows kept so far (no problem), each agency name with its registry code and level (`agency_matches`). Then
+-- the duplicates by key (the first copy by file, sheet and row is kept; text compared
 -- without case, an agency by its code where it matched) and the rows dated outside the quarter.
 CREATE OR REPLACE TEMP TABLE matched AS
 WITH valid AS (
     SELECT * FROM checked WHERE len(problems) = 0
-),
-names AS (  -- each agency name once, with what the registry makes of it
-    SELECT names.name, agency_keys.codes, agency_keys.code, agency_keys.level
-    FROM (<<agency_names>>) names
-    LEFT JOIN agency_keys ON agency_keys.key = vi_agency_key(names.name)
 ),
 with_agencies AS (
     SELECT valid.*<<agency_columns>>
