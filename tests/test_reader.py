@@ -275,3 +275,27 @@ def test_a_total_marker_in_the_first_cell_ends_the_table_even_when_the_row_is_co
     ])
     result = read_file(path, "videoconf/e.xlsx", "videoconf", SOURCES["videoconf"])
     assert [r["name"] for r in _records(result.tables["endpoints"])] == ["UBND huyện Càng Long"] and not result.findings
+
+
+def test_a_text_column_classified_by_arrow_gives_what_each_value_gives():
+    from pipeline.lib.reader.distinct import TextColumn, cell_text, cell_type, chunk_column, raw_cells
+    from pipeline.lib.reader.rows import _LONGEST_TOTAL_MARKER, _TOTAL_CANDIDATE, _reads_total
+    from pipeline.lib.values import is_blank
+
+    spaces = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"
+    values = ["12/STTTT-VP", "", "   ", None, *spaces, spaces, "\u200b", "x\x00", "Tổng cộng", "  tổng số", "\u3000Cộng",
+              "TỔNG CỘNG", "Tổng cộng:", "Tổng cộng các đơn vị trực thuộc tỉnh", "Cộng hòa", "T", "Sở Y tế", "tong"]
+    column = chunk_column(values)
+    assert isinstance(column, TextColumn)
+    assert raw_cells(column).to_pylist() == [{"text": cell_text(v), "type": cell_type(v)} for v in values]
+    assert column.blank().tolist() == [is_blank(v) for v in values]
+    assert column.flags_where(_reads_total, _TOTAL_CANDIDATE, _LONGEST_TOTAL_MARKER).tolist() == [_reads_total(v) for v in values]
+    assert column.take(np.array([values.index("Tổng cộng"), 0])).texts.to_pylist() == ["Tổng cộng", "12/STTTT-VP"]
+
+
+def test_a_column_holding_anything_but_text_is_classified_value_by_value():
+    from pipeline.lib.reader.distinct import Distinct, chunk_column
+
+    assert isinstance(chunk_column(["a", 1.0]), Distinct)
+    assert isinstance(chunk_column([dt.date(2020, 4, 3), "a"]), Distinct)
+    assert isinstance(chunk_column(["a", True]), Distinct)

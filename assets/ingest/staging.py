@@ -199,7 +199,8 @@ def _parts(spec: TableSpec, dated: bool, columns: dict[str, str]) -> dict[str, s
         "problems": ", ".join(problems),
         "agency_columns": "".join(f", k_{n}.codes AS {n}_codes, k_{n}.code AS {n}_code, k_{n}.level AS {n}_level" for n in agencies),
         "agency_joins": "".join(f"\n    LEFT JOIN agency_matches k_{n} ON k_{n}.name = valid.{n}.value" for n in agencies),
-        "key_parts": ", ".join(key_part(k) for k in spec.key),
+        "key_columns": ", ".join(f"{key_part(k)} AS key_{k}" for k in spec.key),
+        "key_names": ", ".join(f"key_{k}" for k in spec.key),
         "compared": ", ".join(f"'{c.name}': {key_part(c.name) if c.agency or c.type == 'text' else c.name + '.value'}"
                               for c in spec.columns),
         "outside": f"({spec.in_quarter}.value < $start OR {spec.in_quarter}.value > $end)" if dated and spec.in_quarter else "false",

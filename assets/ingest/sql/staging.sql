@@ -72,8 +72,9 @@ WHERE names.name IS NOT NULL;
 
 -- name: matched
 -- The rows kept so far (no problem), each agency name with its registry code and level (`agency_matches`). Then
--- the duplicates by key (the first copy by file, sheet and row is kept; text compared
--- without case, an agency by its code where it matched) and the rows dated outside the quarter.
+-- the duplicates by key (the first copy by file, sheet and row is kept; text compared without case, an agency by
+-- its code where it matched; a dropped copy differs when a 64-bit hash of its columns does, so two different copies
+-- pass for equal with odds of one in 2^64) and the rows dated outside the quarter.
 CREATE OR REPLACE TEMP TABLE matched AS
 WITH valid AS (
     SELECT * FROM checked WHERE len(problems) = 0
@@ -82,17 +83,16 @@ with_agencies AS (
     SELECT valid.*<<agency_columns>>
     FROM valid<<agency_joins>>
 ),
-keyed AS (
-    SELECT *,
-        row_number() OVER (PARTITION BY <<key_parts>>, _is_total ORDER BY raw_id) AS copy,
-        {<<compared>>} AS compared,
-        first_value({<<compared>>}) OVER (PARTITION BY <<key_parts>>, _is_total ORDER BY raw_id) AS first_compared
-    FROM with_agencies
+copies AS (  -- the window sees only the key and a hash of the compared columns, not the whole row
+    SELECT raw_id, row_number() OVER same_key AS copy, compared <> first_value(compared) OVER same_key AS differs
+    FROM (SELECT raw_id, _is_total, <<key_columns>>, hash({<<compared>>}) AS compared FROM with_agencies)
+    WINDOW same_key AS (PARTITION BY <<key_names>>, _is_total ORDER BY raw_id)
 )
-SELECT * EXCLUDE (compared, first_compared),
-    copy > 1 AND compared IS DISTINCT FROM first_compared AS differs,
-    copy = 1 AND coalesce(<<outside>>, false) AS outside
-FROM keyed;
+SELECT with_agencies.*, copies.copy,
+    copies.copy > 1 AND copies.differs AS differs,
+    copies.copy = 1 AND coalesce(<<outside>>, false) AS outside
+FROM with_agencies
+JOIN copies USING (raw_id);
 
 -- name: insert_staged
 INSERT INTO stg_<<table>> (<<staging_columns>>)

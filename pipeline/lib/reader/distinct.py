@@ -1,5 +1,6 @@
-"""Columns of cells held once per distinct value (`Distinct`): a column's cells are classified and converted to
-the raw layer's cells one distinct value at a time, so no Python runs per cell on a large sheet."""
+"""A chunk's columns of cells, classified (blank, a total marker) and converted to the raw layer's cells with no Python
+per cell: a column of text only (`TextColumn`: HTML tables, most columns of a workbook) by Arrow's string kernels,
+any other column (`Distinct`) one distinct value at a time."""
 
 from __future__ import annotations
 
@@ -70,12 +71,65 @@ class Distinct:
         result[other] = np.fromiter((fn(self.uniques[i]) for i in other.tolist()), dtype=dtype, count=len(other))
         return result
 
+    def blank(self) -> np.ndarray:
+        from pipeline.lib.values import is_blank
+
+        return self.flags(is_blank, plain=False)
+
+    def flags_where(self, predicate: Callable[[Any], bool], candidates: str, longest: int) -> np.ndarray:
+        """`predicate` of each row's value (once per distinct value; `TextColumn.flags_where`'s shortcut is
+        for text columns)."""
+        return self.flags(predicate, plain=False)
+
     def flags(self, predicate: Callable[[Any], bool], plain: bool | None = None) -> np.ndarray:
         """`predicate` of each row's value; `plain`, when given, is its value for plain text."""
         return self.per_unique(predicate, None if plain is None else (lambda _: plain), bool)[self.codes]
 
     def values(self) -> list[Any]:
         return self._uniques_array[self.codes].tolist()
+
+
+# Whitespace as Python's `str.strip()` reads it (RE2's \s is ASCII only, so the others are listed): `is_blank` for text
+_BLANK_TEXT = r'^[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*$'
+
+
+def chunk_column(values: Sequence[Any]) -> "TextColumn | Distinct":
+    """A column of a chunk: a `TextColumn` when every cell is text or empty, else a `Distinct`."""
+    try:
+        return TextColumn(pa.array(values, pa.string()))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):  # a number, date or yes/no cell (or a lone surrogate)
+        return Distinct(values)
+
+
+class TextColumn:
+    """A column whose cells are all text or empty, as one Arrow array: classified by Arrow's string kernels."""
+
+    def __init__(self, texts: pa.StringArray):
+        self.texts = texts
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def take(self, positions: np.ndarray) -> "TextColumn":
+        return TextColumn(self.texts.take(pa.array(positions)))
+
+    def blank(self) -> np.ndarray:
+        """`is_blank` of each cell: empty, or nothing but whitespace."""
+        return pc.fill_null(pc.match_substring_regex(self.texts, _BLANK_TEXT), True).to_numpy(zero_copy_only=False)
+
+    def flags_where(self, predicate: Callable[[Any], bool], candidates: str, longest: int) -> np.ndarray:
+        """`predicate` of each cell, called only on the cells of at most `longest` characters that match the
+        regex `candidates` (those it can hold for): the others are False."""
+        near = pc.and_(pc.less_equal(pc.utf8_length(self.texts), longest), pc.match_substring_regex(self.texts, candidates))
+        flags = np.zeros(len(self.texts), dtype=bool)
+        positions = np.flatnonzero(pc.fill_null(near, False).to_numpy(zero_copy_only=False))
+        if len(positions):
+            flags[positions] = [predicate(value) for value in self.texts.take(pa.array(positions)).to_pylist()]
+        return flags
+
+    def raw_cells(self) -> pa.StructArray:
+        kinds = pc.if_else(pc.is_null(self.texts), pa.scalar(None, pa.string()), pa.scalar("s"))
+        return pa.StructArray.from_arrays([self.texts, kinds], fields=list(CELL))
 
 
 # A cell of the raw layer: its value as text as the file holds it, and its own type, so that staging can apply the
@@ -107,9 +161,11 @@ def cell_text(value: Any) -> str | None:
     return value if value.__class__ is str else str(value)
 
 
-def raw_cells(column: Distinct) -> pa.StructArray:
-    """A column's cells as `CELL`s: each distinct value converted once (plain text is itself, and text),
-    spread to the rows by Arrow's take."""
+def raw_cells(column: "Distinct | TextColumn") -> pa.StructArray:
+    """A column's cells as `CELL`s: text as it is; otherwise each distinct value converted once (plain text is
+    itself, and text), spread to the rows by Arrow's take."""
+    if isinstance(column, TextColumn):
+        return column.raw_cells()
     texts = column.per_unique(cell_text, plain=lambda values: values)
     kinds = column.per_unique(cell_type, plain=lambda values: np.full(len(values), "s", dtype=object))
     codes = pa.array(column.codes)

@@ -13,10 +13,9 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.lib.reader import sheets
-from pipeline.lib.reader.distinct import CELL, Distinct, raw_cells, raw_schema
+from pipeline.lib.reader.distinct import CELL, Distinct, TextColumn, chunk_column, raw_cells, raw_schema
 from pipeline.lib.reader.headers import HeaderMatch, _is_column_number_row, _label_key
 from pipeline.lib.reader.sheets import RawSheet
-from pipeline.lib.values import is_blank
 
 TOTAL_MARKERS = {"tổng cộng", "tổng", "cộng", "tổng số"}
 SIGNATURE_MARKERS = ("người lập", "giám đốc", "thủ trưởng", "kt. ", "ngày ... tháng", "xác nhận")
@@ -42,7 +41,7 @@ class _Block:
     (column index -> values, row order), and which row is the total row."""
 
     indices: list[int]
-    cells: dict[int, Distinct]
+    cells: dict[int, Distinct | TextColumn]
     totals: list[bool]
 
 
@@ -73,6 +72,9 @@ def _reads_total(value: Any) -> bool:
             and _label_key(value) in TOTAL_MARKERS)
 
 
+_TOTAL_CANDIDATE = r'^[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*[TtCc]'  # what `_reads_total` looks at first, for Arrow
+
+
 def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_Block, bool]:
     """The rows (the first at 0-based index `first`) holding a record, and whether the table ended in
     them (at a total row, kept last by the tables that keep it, or at the signature block). Blank rows
@@ -81,9 +83,9 @@ def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_B
     whatever its text says (only an incomplete row can be the signature block)."""
     spec = match.spec
     count = len(rows)
-    columns = [Distinct(column) for column in itertools.zip_longest(*rows)]  # short rows end in None
+    columns = [chunk_column(column) for column in itertools.zip_longest(*rows)]  # short rows end in None
     width = len(columns)
-    blank = [column.flags(is_blank, plain=False) for column in columns]
+    blank = [column.blank() for column in columns]
     nothing, everything = np.zeros(count, dtype=bool), np.ones(count, dtype=bool)
     live = ~np.logical_and.reduce(blank) if blank else nothing
     # a yes/no column's blank means no; a required column absent from the header is always empty
@@ -97,7 +99,7 @@ def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_B
     total = nothing.copy()
     for i in first_cells:
         if i < width:
-            total |= columns[i].flags(_reads_total, plain=False)  # the markers are not ASCII
+            total |= columns[i].flags_where(_reads_total, _TOTAL_CANDIDATE, _LONGEST_TOTAL_MARKER)
     total &= live
     stop = int(np.argmax(total)) if total.any() else count
     for p in np.flatnonzero(live & any_empty):  # only an incomplete row can be the signature block
