@@ -14,11 +14,10 @@
 CREATE OR REPLACE TEMP MACRO vi_blank(cell) AS
     cell['type'] IS NULL OR (cell['type'] = 's' AND regexp_full_match(cell['text'], '[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*'));
 
--- NFC. DuckDB's nfc_normalize stops at a NUL character, so text holding one is composed piece by piece.
-CREATE OR REPLACE TEMP MACRO vi_nfc(t) AS CASE
-    WHEN contains(t, chr(0)) THEN array_to_string(list_transform(string_split(t, chr(0)), lambda piece: nfc_normalize(piece)), chr(0))
-    ELSE nfc_normalize(t)
-END;
+-- NFC. DuckDB's nfc_normalize stops at a NUL character, so text is composed piece by piece between NULs. (`t` appears
+-- once: a macro's argument is copied wherever it appears, and the tone rule passes a long expression.)
+CREATE OR REPLACE TEMP MACRO vi_nfc(t) AS
+    array_to_string(list_transform(string_split(t, chr(0)), lambda piece: nfc_normalize(piece)), chr(0));
 
 -- One tone-mark placement: the old style puts the tone on the first vowel of a final `oa`, `oe`, `uy` (hòa, Ủy);
 -- it moves to the second (hoà, Uỷ) when the pair ends the syllable (no letter or mark follows). Each such pair is
