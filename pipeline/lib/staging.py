@@ -113,6 +113,7 @@ def stage_source(quarter_dir: Path, source: str, specs: tuple[TableSpec, ...], c
         for table, cells in file_result.tables.items():
             if cells.num_rows:
                 parts[table].append((cells, relative, file_result.sha256))
+        file_result.tables = {}  # held by `result.cells` from here on, which staging consumes
         for table, sheets in file_result.loaded_sheets.items():
             result.loaded_sheets[table] = result.loaded_sheets.get(table, 0) + len(sheets)
     for spec in specs:
