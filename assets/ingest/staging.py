@@ -108,27 +108,32 @@ def stage_table(conn, spec: TableSpec, quarter: str, window: tuple[dt.date, dt.d
     the caller's transaction). `window`: the quarter's first and last day (None: no date is outside);
     `registry`: whether the quarter's `stg_agencies` is there to match agency names against."""
     params = {"quarter": quarter, "title": spec.title, "first": FIRST_LOCATIONS}
+    where = {"source": spec.source, "table": spec.name}
+    # each temporary table is dropped once no later step reads it (DuckDB holds them in memory)
     _run(conn, _filled(STEPS["cells"], spec), params)
     _run(conn, f"CREATE OR REPLACE TEMP TABLE typed AS {TYPED[spec.name]}", params)
     _run(conn, _filled(STEPS["checked"], spec), params)
+    conn.execute("DROP TABLE cells; DROP TABLE typed")
+    staged = StagedTable(findings=[Finding("invalid_row", "error", message=message, file=file, sheet=sheet, row=int(row), **where)
+                                   for file, sheet, row, message in _run(conn, STEPS["invalid_rows"], params).fetchall()])
+    staged.valid_rows_by_file = dict(conn.execute(STEPS["valid_rows_by_file"]).fetchall())
     if window:
         params |= {"start": window[0], "end": window[1]}
     _run(conn, _filled(STEPS["matched"], spec, window is not None), params)
+    conn.execute("DROP TABLE checked")
     conn.execute(f"DELETE FROM stg_{spec.name} WHERE quarter = ?", [quarter])
     _run(conn, _filled(STEPS["insert_staged"], spec, columns=staging_columns), params)
-    staged = StagedTable(rows=conn.execute("SELECT count(*) FROM stg_" + spec.name + " WHERE quarter = ?", [quarter]).fetchone()[0])
-    staged.findings = _findings(conn, spec, params, registry)
-    staged.valid_rows_by_file = dict(conn.execute(STEPS["valid_rows_by_file"]).fetchall())
+    staged.rows = conn.execute("SELECT count(*) FROM stg_" + spec.name + " WHERE quarter = ?", [quarter]).fetchone()[0]
+    staged.findings += _set_aside(conn, spec, params, registry)
+    conn.execute("DROP TABLE matched")
     return staged
 
 
-def _findings(conn, spec: TableSpec, params: dict, registry: bool) -> list[Finding]:
-    """The findings of the table's staging, as its queries return them: one per refused row and per unmatched
-    agency name (their messages written by SQL), one per kind of rows set aside (worded here, with the count
-    and the first places)."""
+def _set_aside(conn, spec: TableSpec, params: dict, registry: bool) -> list[Finding]:
+    """The findings on the rows that typed: one per unmatched agency name (its message written by SQL), one per
+    kind of rows set aside (worded here, with the count and the first places)."""
     where = {"source": spec.source, "table": spec.name}
-    found = [Finding("invalid_row", "error", message=message, file=file, sheet=sheet, row=int(row), **where)
-             for file, sheet, row, message in _run(conn, STEPS["invalid_rows"], params).fetchall()]
+    found = []
     for column in spec.agency_columns if registry else ():
         query = STEPS["unmatched_agencies"].replace("<<column>>", column.name)
         found += [Finding("unmatched_agency", "warning", message=message, file=file, sheet=sheet, row=int(row), **where)
