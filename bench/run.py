@@ -30,6 +30,12 @@ STAGES = {"ingest": ("ingest_", "raw_files"), "reconcile": ("reconciliation", "f
 
 def measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
     """(wall seconds, peak RSS in MB, output) of a child process."""
+    seconds, rss, _, output = measured_with_cpu(cmd, env)
+    return seconds, rss, output
+
+
+def measured_with_cpu(cmd: list[str], env: dict) -> tuple[float, float, float, str]:
+    """(wall seconds, peak RSS in MB, CPU seconds (user + system, its waited-for children included), output)."""
     started = time.perf_counter()
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = process.stdout.read()
@@ -37,7 +43,7 @@ def measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         sys.exit(f"failed: {' '.join(cmd)}\n{output[-3000:]}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, output
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, output
 
 
 def stage_times(home: Path) -> dict[str, float]:
@@ -112,8 +118,8 @@ def bench_scale(scale: int, work: Path) -> dict:
     command = [str(BIN / "dagster"), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", QUARTER]
     for run in ("first", "again"):
         print(f"[{scale}x] pipeline, {run} run", flush=True)
-        seconds, rss, output = measured(command, env)
-        result[f"{run}_e2e"], result[f"{run}_rss"] = seconds, rss
+        seconds, rss, cpu, output = measured_with_cpu(command, env)
+        result[f"{run}_e2e"], result[f"{run}_rss"], result[f"{run}_cpu"] = seconds, rss, cpu
         result[f"{run}_stages"] = stage_times(home)
         result[f"{run}_reused"] = output.count("not re-parsed")
     return result
@@ -149,6 +155,8 @@ def report(results: list[dict]) -> str:
     row("pipeline end to end, CLI (s)", [f"{r['first_e2e']:.1f}" for r in results])
     row("peak RSS: pipeline / floor / baseline (MB)",
         [f"{r['first_rss']:.0f} / {r['floor_rss']:.0f} / {r['baseline_rss']:.0f}" for r in results])
+    row("pipeline CPU, user + system, every process of the run (s) / cores used on average",
+        [f"{r['first_cpu']:.1f} / {r['first_cpu'] / r['first_e2e']:.2f}" for r in results])
     row("ratio ingest / floor", [f"{r['first_stages']['ingest'] / r['floor']:.2f}" for r in results])
     row("ratio baseline / ingest", [f"{r['baseline'] / r['first_stages']['ingest']:.2f}" for r in results])
     row("ratio end to end / (floor + Dagster start)", [f"{r['first_e2e'] / (r['floor'] + r['dagster_start']):.2f}" for r in results])
