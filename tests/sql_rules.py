@@ -16,10 +16,14 @@ def rules() -> duckdb.DuckDBPyConnection:
     return conn
 
 
+# The macro that types each column type of the spec (a choice or languages rule also names its table and column).
+RULES = {"text": "vi_text", "code": "vi_code", "integer": "vi_integer", "number": "vi_number", "date": "vi_date", "bool": "vi_bool",
+         "level": "vi_level", "choice": "vi_choice", "languages": "vi_languages"}
+
+
 def typed(conn, column_type: str, value: Any, rule: str | None = None) -> tuple[Any, str | None]:
     """(value, error) of `value` as a reader would hand it over, typed by the rule of `column_type`."""
-    rule = rule or {"text": "vi_text", "code": "vi_code", "integer": "vi_integer", "number": "vi_number",
-                    "date": "vi_date", "bool": "vi_bool", "level": "vi_level"}[column_type]
+    rule = rule or RULES[column_type]
     prepare = staging.PREPARED.get(column_type, "{cell}").format(cell="c")  # as the `cells` step prepares it
     row = conn.execute(
         f"SELECT {rule}(p) FROM (SELECT {prepare} AS p FROM (SELECT vi_cell({{'text': ?, 'type': ?}}) AS c))",

@@ -6,9 +6,7 @@ import pytest
 
 from assets.ingest.staging import SQL_DIR
 from pipeline.lib.tablespecs import TABLES
-
-RULES = {"text": "vi_text", "code": "vi_code", "integer": "vi_integer", "number": "vi_number", "date": "vi_date", "bool": "vi_bool",
-         "level": "vi_level", "choice": "vi_choice", "languages": "vi_languages"}
+from tests.sql_rules import RULES
 
 
 @pytest.mark.parametrize("spec", TABLES, ids=[t.name for t in TABLES])

@@ -228,7 +228,9 @@ def stage_cells(conn, specs: tuple[TableSpec, ...], quarter: str, window: tuple[
     for spec in specs:  # each table's Arrow cells released once written: staging runs on the raw layer
         write_raw(conn, spec, quarter, cells.pop(spec.name, None))
     _prepare_source_cells(conn, specs, quarter, registry)
-    return {spec.name: stage_table(conn, spec, quarter, window, registry, staging_columns(spec)) for spec in specs}
+    staged = {spec.name: stage_table(conn, spec, quarter, window, registry, staging_columns(spec)) for spec in specs}
+    conn.execute("DROP TABLE prepared_cells; DROP TABLE agency_keys; DROP TABLE agency_matches")
+    return staged
 
 
 def _prepare_source_cells(conn, specs: tuple[TableSpec, ...], quarter: str, registry: bool) -> None:

@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.lib.values import is_blank
+
 _PLAIN_TEXT = r'^[!#-\[\]-~]( ?[!#-\[\]-~])*$'
 
 
@@ -72,8 +74,6 @@ class Distinct:
         return result
 
     def blank(self) -> np.ndarray:
-        from pipeline.lib.values import is_blank
-
         return self.flags(is_blank, plain=False)
 
     def flags_where(self, predicate: Callable[[Any], bool], candidates: str, longest: int) -> np.ndarray:
