@@ -1,9 +1,17 @@
 """Session fixtures: the sample exports are generated once, and both sample quarters are materialized
-once in-process on a temporary warehouse; tests read the results."""
+once in-process on a temporary warehouse; tests read the results.
+
+The suite runs on two pytest-xdist workers (`--dist loadfile`, pyproject.toml): most of its time is Dagster
+processes starting and waiting, which a second worker overlaps. Each module runs whole on one worker (its module
+fixtures built once); the sample exports are generated once for both workers (`built_once`), while each worker
+materializes its own warehouses (xdist's `loadgroup`, which could keep their readers on one worker, does not
+group with pytest 9.2: it renames node ids through an attribute pytest no longer reads).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -11,13 +19,28 @@ import duckdb
 import pytest
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder built by `build(folder)` once per test session, shared by the xdist workers (the first to need
+    it builds it under a lock, the others wait for it). Tests only read it."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    folder, done = base / name, base / f"{name}.built"
+    with FileLock(base / f"{name}.lock"):
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample_raw(tmp_path_factory) -> Path:
     from pipeline.sample.generator import generate
 
-    raw = tmp_path_factory.mktemp("raw")
-    generate(raw)
-    return raw
+    return built_once(tmp_path_factory, "sample-raw", generate)
 
 
 @pytest.fixture(scope="session")

@@ -67,6 +67,17 @@ def dagster_ui(tmp_path_factory):
         log.close()
 
 
+def _page(browser):
+    """A page whose every step may take a minute: the suite's other worker keeps both cores busy, and the UI
+    answers slowly then (a step that never comes still fails)."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(90_000)
+    expect.set_options(timeout=30_000)
+    return page
+
+
 def _open_materialize_all(page, url, quarters):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
@@ -101,7 +112,7 @@ def test_materialize_a_quarter_from_the_asset_graph(dagster_ui, tmp_path):
     url, env, _ = dagster_ui
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = _page(browser)
         _open_materialize_all(page, url, ["2020-Q2"])
         page.get_by_role("button", name="Launch 1 run").click()
         toast = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))
@@ -125,7 +136,7 @@ def test_backfill_a_range_of_quarters_from_the_asset_graph(dagster_ui, tmp_path)
     url, env, _ = dagster_ui
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = _page(browser)
         _open_materialize_all(page, url, ["2020-Q1", "2020-Q2"])
         expect(page.get_by_text("2 partitions")).to_be_visible()
         page.get_by_role("button", name="Launch backfill").click()
