@@ -2,9 +2,9 @@
 
 For each scale: generate the sample exports, then measure on 2020-Q2's files (each in its own process,
 with its peak RSS from wait4): the floor (bench/readers.py floor), the baseline (bench/readers.py
-baseline), reading in process against the isolated children (bench/isolation.py), one Dagster
-process start, the pipeline's first materialization (per-stage wall time from the
-run's step events), and a second materialization with unchanged files (parsed rows reused). Prints ratios
+baseline), reading in process against the isolated children (bench/isolation.py), the one Python UDF of
+staging (bench/udf.py), one Dagster process start, the pipeline's first materialization (per-stage wall time
+from the run's step events), and a second materialization with unchanged files (parsed rows reused). Prints ratios
 measured in the same run; writes the table to warehouse/bench/results.md. Figures are never asserted.
 """
 
@@ -113,6 +113,9 @@ def bench_scale(scale: int, work: Path) -> dict:
     print(f"[{scale}x] reading in process vs in isolated children", flush=True)
     _, _, output = measured([str(BIN / "python"), "bench/isolation.py", *files], env)
     result["isolation"] = json.loads(output.strip().splitlines()[-1])
+    print(f"[{scale}x] vi_quoted, the one Python rule of staging", flush=True)
+    _, _, output = measured([str(BIN / "python"), "bench/udf.py", str(10_000 * scale)], env)
+    result["udf"] = json.loads(output.strip().splitlines()[-1])
     print(f"[{scale}x] one Dagster process start", flush=True)
     result["dagster_start"], _, _ = measured([str(BIN / "dagster"), "definitions", "validate", "-m", "pipeline.definitions"], env)
     command = [str(BIN / "dagster"), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", QUARTER]
@@ -173,6 +176,8 @@ def report(results: list[dict]) -> str:
         [f"{r['floor']:.1f} / {r['reader']:.1f} / {r['fastexcel']:.1f}" for r in results])
     row("fastexcel, strict dtypes over all rows: sheets' columns typed whole / in sheets mixing numbers and text",
         [f"{r['fastexcel_detail']['typed']} / {r['fastexcel_detail']['mixed']}" for r in results])
+    row("vi_quoted (Python UDF) on 10k × scale failing cells (ms): text / numbers / plain SQL quoting",
+        [f"{r['udf']['text'] * 1000:.0f} / {r['udf']['number'] * 1000:.0f} / {r['udf']['sql'] * 1000:.0f}" for r in results])
     row("xlsx files only (s): floor (calamine) / DuckDB read_xlsx, all VARCHAR",
         [f"{r['floor_xlsx']['seconds']:.1f} / {r['duckdb_excel']['seconds']:.1f}" if "duckdb_excel" in r else "not measured"
          for r in results])
