@@ -5,14 +5,17 @@
 -- spec's number-versus-text rule: a number cell 74.019 is 74.019, the text `74.019` is 74019.
 --
 -- Staging first prepares each distinct cell of a column once (`vi_cell`: blank or not, its text normalized; then
--- `vi_with_date` or `vi_with_number` for date and number columns), and the table's query types the prepared cells. Each typing macro returns STRUCT(value, error): the typed value, or NULL and the reason in Vietnamese (the
+-- `vi_with_date` or `vi_with_number` for date and number columns), and the table's query types the prepared cells.
+-- Each typing macro returns STRUCT(value, error): the typed value, or NULL and the reason in Vietnamese (the
 -- staging query turns reasons into `invalid_row` findings). `vi_quoted` is the one rule written in Python
--- (pipeline/lib/staging_sql.py): how a value is quoted in a message, called for failing cells only.
+-- (`_quoted_cells` in assets/ingest/staging.py): how a value is quoted in a message, called for failing cells only.
 
--- Blank: an empty cell, or text of nothing but whitespace (tabs, line breaks, no-break and other Unicode spaces:
--- RE2's \s is ASCII only, so they are listed).
-CREATE OR REPLACE TEMP MACRO vi_blank(cell) AS
-    cell['type'] IS NULL OR (cell['type'] = 's' AND regexp_full_match(cell['text'], '[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*'));
+-- Text of nothing but whitespace (tabs, line breaks, no-break and other Unicode spaces: RE2's \s is ASCII only, so
+-- they are listed; the same class as `str.strip()`, and as the reader's `WHITESPACE`).
+CREATE OR REPLACE TEMP MACRO vi_blank_text(t) AS regexp_full_match(t, '[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*');
+
+-- Blank: an empty cell, or text of nothing but whitespace.
+CREATE OR REPLACE TEMP MACRO vi_blank(cell) AS cell['type'] IS NULL OR (cell['type'] = 's' AND vi_blank_text(cell['text']));
 
 -- NFC. DuckDB's nfc_normalize stops at a NUL character, so text is composed piece by piece between NULs. (`t` appears
 -- once: a macro's argument is copied wherever it appears, and the tone rule passes a long expression.)
@@ -183,7 +186,7 @@ CREATE OR REPLACE TEMP MACRO vi_with_languages(c, tbl, col) AS struct_insert(c, 
                         || vi_choice_rule(tbl, col)['allowed'] || ')' END}
         FROM (SELECT unnest(string_split_regex(c['str'], '[,;]')) AS part, generate_subscripts(string_split_regex(c['str'], '[,;]'), 1) AS i) p
         LEFT JOIN spec_choices s ON s.table_name = tbl AND s.column_name = col AND s.variant_key = vi_key(p.part)
-        WHERE NOT regexp_full_match(p.part, '[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*'))
+        WHERE NOT vi_blank_text(p.part))
 END);
 
 CREATE OR REPLACE TEMP MACRO vi_languages(c, tbl, col) AS c['languages'];

@@ -41,7 +41,7 @@ CREATE OR REPLACE TEMP TABLE agency_keys AS
 WITH variants AS (
     SELECT a.code, v.variant
     FROM stg_agencies a, unnest(list_prepend(a.name, string_split(coalesce(a.aliases, ''), ';'))) AS v(variant)
-    WHERE a.quarter = $quarter AND NOT regexp_full_match(coalesce(v.variant, ''), '[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*')
+    WHERE a.quarter = $quarter AND NOT vi_blank_text(coalesce(v.variant, ''))
 ),
 keys AS (
     SELECT vi_agency_key(variant) AS key, list_sort(list_distinct(list(code))) AS codes FROM variants GROUP BY ALL

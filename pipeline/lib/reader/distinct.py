@@ -89,8 +89,10 @@ class Distinct:
         return self._uniques_array[self.codes].tolist()
 
 
-# Whitespace as Python's `str.strip()` reads it (RE2's \s is ASCII only, so the others are listed): `is_blank` for text
-_BLANK_TEXT = r'^[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*$'
+# Whitespace as Python's `str.strip()` reads it, for Arrow's RE2 regexes (its \s is ASCII only, so the others are
+# listed; staging's `vi_blank_text` macro uses the same class)
+WHITESPACE = r'[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]'
+_BLANK_TEXT = f'^{WHITESPACE}*$'  # `is_blank` for text
 
 
 def chunk_column(values: Sequence[Any]) -> "TextColumn | Distinct":

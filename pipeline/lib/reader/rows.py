@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.lib.reader import sheets
-from pipeline.lib.reader.distinct import CELL, Distinct, TextColumn, chunk_column, raw_cells, raw_schema
+from pipeline.lib.reader.distinct import CELL, WHITESPACE, Distinct, TextColumn, chunk_column, raw_cells, raw_schema
 from pipeline.lib.reader.headers import HeaderMatch, _is_column_number_row, _label_key
 from pipeline.lib.reader.sheets import RawSheet
 
@@ -72,7 +72,7 @@ def _reads_total(value: Any) -> bool:
             and _label_key(value) in TOTAL_MARKERS)
 
 
-_TOTAL_CANDIDATE = r'^[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*[TtCc]'  # what `_reads_total` looks at first, for Arrow
+_TOTAL_CANDIDATE = f'^{WHITESPACE}*[TtCc]'  # what `_reads_total` looks at first, for Arrow
 
 
 def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_Block, bool]:
