@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 QUARTER = "2020-Q2"
+BEFORE_VERSIONS = "67f9c20"  # main before issue 26 (sign-off, archive, DuckLake): the baseline of its costs
 STAGES = {"ingest": ("ingest_", "raw_files"), "reconcile": ("reconciliation", "findings"),
           "indicators": ("indicators",), "annex": ("annex",)}
 
@@ -83,6 +84,76 @@ def duckdb_excel_python(work: Path) -> Path | None:
     return python
 
 
+def before_versions_python(work: Path) -> tuple[Path, Path] | None:
+    """(python, source folder) of the code at BEFORE_VERSIONS, installed in a scratch virtualenv (its own DuckDB)."""
+    source, venv = work / f"code-{BEFORE_VERSIONS}", work / f"code-{BEFORE_VERSIONS}-venv"
+    python = venv / "bin" / "python"
+    if python.exists():
+        return python, source
+    shutil.rmtree(source, ignore_errors=True)
+    source.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", BEFORE_VERSIONS], cwd=ROOT, capture_output=True)
+    if archive.returncode or subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout).returncode:
+        return None
+    if subprocess.run([sys.executable, "-m", "venv", str(venv)]).returncode or subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "-e", str(source)], capture_output=True).returncode:
+        shutil.rmtree(venv, ignore_errors=True)
+        return None
+    return python, source
+
+
+def warehouse_sizes(warehouse: Path) -> dict[str, float]:
+    """MB on disk of the working file, the versioned warehouse (lake) and the inputs' archive."""
+    def size(path: Path) -> float:
+        files = [path] if path.is_file() else list(path.rglob("*")) if path.is_dir() else []
+        return sum(f.stat().st_size for f in files if f.is_file()) / 1024**2
+    parts = {"working": size(warehouse), "lake": size(warehouse.parent / "lake"), "archive": size(warehouse.parent / "archive")}
+    return parts | {"total": sum(parts.values())}
+
+
+def three_versions(command: list[str], env: dict, home: Path, warehouse: Path, cwd: Path = ROOT) -> dict:
+    """Three materializations of the quarter (files unchanged after the first): times, and sizes after 1 and 3."""
+    result = {}
+    for run in ("first", "again", "third"):
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"failed: {' '.join(command)}\n{done.stdout[-3000:]}")
+        result[f"{run}_e2e"] = time.perf_counter() - started
+        result[f"{run}_stages"] = stage_times(home)
+        if run in ("first", "third"):
+            result[f"{run}_size"] = warehouse_sizes(warehouse)
+    return result
+
+
+def bench_versions(scale: int, work: Path, raw: Path, result: dict) -> None:
+    """The versioned warehouse's cost: this code's three runs against the code before it, on the same files."""
+    print(f"[{scale}x] versions: this code, a third run", flush=True)
+    ours = result["versions"] = {"first_e2e": result["first_e2e"], "again_e2e": result["again_e2e"],
+                                 "first_size": result.pop("first_size")}
+    home, warehouse = work / f"home-{scale}x", work / f"warehouse-{scale}x" / "warehouse.duckdb"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(raw), "WAREHOUSE_PATH": str(warehouse)}
+    started = time.perf_counter()
+    subprocess.run([str(BIN / "dagster"), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
+                    "--partition", QUARTER], cwd=ROOT, env=env, capture_output=True, check=True)
+    ours["third_e2e"], ours["third_size"] = time.perf_counter() - started, warehouse_sizes(warehouse)
+    before = before_versions_python(work)
+    if before is None:
+        print(f"[{scale}x] versions: the code at {BEFORE_VERSIONS} could not be installed; not compared", flush=True)
+        return
+    python, source = before
+    print(f"[{scale}x] versions: the code at {BEFORE_VERSIONS}, three runs", flush=True)
+    home, warehouse = work / f"home-{scale}x-before", work / f"warehouse-{scale}x-before" / "warehouse.duckdb"
+    for path in (home, warehouse.parent):
+        shutil.rmtree(path, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copy(source / "dagster_home" / "dagster.yaml", home)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(raw), "WAREHOUSE_PATH": str(warehouse)}
+    command = [str(python.with_name("dagster")), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
+               "--partition", QUARTER]
+    result["before_versions"] = three_versions(command, env, home, warehouse, cwd=source)
+
+
 def bench_scale(scale: int, work: Path) -> dict:
     raw, home = work / f"raw-{scale}x", work / f"home-{scale}x"
     warehouse = work / f"warehouse-{scale}x" / "warehouse.duckdb"
@@ -125,6 +196,9 @@ def bench_scale(scale: int, work: Path) -> dict:
         result[f"{run}_e2e"], result[f"{run}_rss"], result[f"{run}_cpu"] = seconds, rss, cpu
         result[f"{run}_stages"] = stage_times(home)
         result[f"{run}_reused"] = output.count("not re-parsed")
+        if run == "first":
+            result["first_size"] = warehouse_sizes(warehouse)
+    bench_versions(scale, work, raw, result)
     return result
 
 
@@ -181,6 +255,19 @@ def report(results: list[dict]) -> str:
     row("xlsx files only (s): floor (calamine) / DuckDB read_xlsx, all VARCHAR",
         [f"{r['floor_xlsx']['seconds']:.1f} / {r['duckdb_excel']['seconds']:.1f}" if "duckdb_excel" in r else "not measured"
          for r in results])
+    compared = [r for r in results if "before_versions" in r]
+    if compared:
+        lines += ["", f"Versioned warehouse (this code) against the code before it ({BEFORE_VERSIONS}), same files, same run:", "",
+                  "| measure | " + " | ".join(f"{r['scale']}x" for r in compared) + " |", "|---|" + "---|" * len(compared)]
+        for label, key in (("first run, end to end (s): before / now / ratio", "first_e2e"),
+                           ("re-run, files unchanged (s): before / now / ratio", "again_e2e")):
+            row(label, [f"{r['before_versions'][key]:.1f} / {r['versions'][key]:.1f} / "
+                        f"{r['versions'][key] / r['before_versions'][key]:.2f}" for r in compared])
+        for label, key in (("warehouse after 1 version (MB): before / now (working + lake + archive)", "first_size"),
+                           ("warehouse after 3 versions (MB): before / now (working + lake + archive)", "third_size")):
+            row(label, [f"{r['before_versions'][key]['total']:.0f} / {r['versions'][key]['total']:.0f} "
+                        f"({r['versions'][key]['working']:.0f} + {r['versions'][key]['lake']:.0f} + "
+                        f"{r['versions'][key]['archive']:.0f})" for r in compared])
     if len(results) == 2:
         small, big = results
         lines += ["", "| 10x / 1x | " + " | ".join(list(STAGES) + ["end to end", "floor"]) + " |", "|---|" + "---|" * (len(STAGES) + 2)]

@@ -50,21 +50,28 @@ def cmd_run(args) -> int:
     """The quarter asked for, else every quarter folder without figures yet (oldest first) and the latest:
     each checked first, materialized with its Dagster output to a log file, then summarized."""
     from pipeline.partitions import province_today, wanted_partition_keys
-    from pipeline.preflight import check_run
+    from pipeline.preflight import check_run, check_signed, unsigned
     from pipeline.resources import outputs_dir, warehouse_path
     from pipeline.runner import failure_text, materialize, quarters_to_run, summary
 
     raw, warehouse = _raw_dir(), warehouse_path()
+    amend = (args.amend or "").strip() or None
+    if args.amend is not None and not amend:
+        raise UserError("--amend needs a reason (--amend \"REASON\")")
     if args.quarter:
-        quarters = [args.quarter]
+        quarters = check_run([args.quarter], raw)
+        check_signed(quarters[0], warehouse, amend)
     else:
+        if amend:
+            raise UserError("--amend needs the QUARTER it amends")
         quarters = quarters_to_run(raw, Path(warehouse), wanted_partition_keys(province_today(), raw)[-1])
         if not quarters:
             raise UserError(f"no quarter folder (YYYY-Qn) under {raw}/ (RAW_DIR)")
-    quarters = check_run(quarters, raw)
+        quarters = unsigned(check_run(quarters, raw), warehouse)
     for n, quarter in enumerate(quarters, start=1):
-        print(f"[{n}/{len(quarters)}] materializing {quarter} …", flush=True)
-        ok, log, seconds = materialize(quarter, Path(warehouse).parent / "logs")
+        print(f"[{n}/{len(quarters)}] materializing {quarter}" + (f" as an amendment ({amend})" if amend else "") + " …",
+              flush=True)
+        ok, log, seconds = materialize(quarter, Path(warehouse).parent / "logs", amend)
         if not ok:
             print(failure_text(log), file=sys.stderr)
             print(f"error: the run of {quarter} failed after {seconds:.0f} s (its errors above; full log: {log})",
@@ -81,8 +88,11 @@ def cmd_backfill(args) -> int:
     first, last = partition_key(args.first, _raw_dir()), partition_key(args.last, _raw_dir())
     if parse_quarter(first) > parse_quarter(last):
         raise UserError(f"{first} comes after {last}: give the earlier quarter first")
-    quarters = check_run([q for q in quarter_keys(last) if parse_quarter(q) >= parse_quarter(first)], _raw_dir())
+    from pipeline.preflight import unsigned
     from pipeline.resources import outputs_dir, warehouse_path
+
+    quarters = check_run([q for q in quarter_keys(last) if parse_quarter(q) >= parse_quarter(first)], _raw_dir())
+    quarters = unsigned(quarters, warehouse_path())
     from pipeline.runner import failure_text, materialize, summary
 
     failed = []
@@ -101,31 +111,65 @@ def cmd_backfill(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from pipeline.explain import explain, write_rows
+    from pipeline.explain import explain
     from pipeline.resources import warehouse_path
 
-    text, rows = explain(warehouse_path(), str(_raw_dir()), args.quarter, args.indicator_id)
+    text, rows = explain(warehouse_path(), str(_raw_dir()), args.quarter, args.indicator_id, args.version)
     print(text)
     if not rows.empty:
         print("  contributing rows per file:")
         for (table, file), count in rows.groupby(["staging_table", "file"]).size().items():
             print(f"    {file}: {count:,} rows ({table})")
     if args.rows:
-        if args.rows.suffix.lower() not in (".csv", ".xlsx"):
-            raise UserError(f"--rows {args.rows}: give a .xlsx or .csv file name")
-        try:
-            write_rows(rows, args.rows)
-        except OSError as exc:
-            raise UserError(f"cannot write {args.rows}: {exc.strerror or exc}") from None
-        print(f"wrote {len(rows):,} contributing rows to {args.rows}")
+        _write_rows(rows, args.rows)
     return 0
+
+
+def _write_rows(rows, target: Path) -> None:
+    from pipeline.explain import write_rows
+
+    if target.suffix.lower() not in (".csv", ".xlsx"):
+        raise UserError(f"--rows {target}: give a .xlsx or .csv file name")
+    try:
+        write_rows(rows, target)
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    print(f"wrote {len(rows):,} rows to {target}")
 
 
 def cmd_history(args) -> int:
     from pipeline.history import history
     from pipeline.resources import outputs_dir, warehouse_path
 
+    if args.diff:
+        from pipeline.history import version_diff
+
+        text, rows = version_diff(warehouse_path(), args.quarter, *args.diff)
+        print(text)
+        if args.rows:
+            _write_rows(rows, args.rows)
+        return 0
     print(history(warehouse_path(), outputs_dir(), args.quarter, args.latest))
+    return 0
+
+
+def cmd_sign(args) -> int:
+    from pipeline.resources import outputs_dir, warehouse_path
+    from pipeline.signing import sign
+
+    print(sign(warehouse_path(), outputs_dir(), args.quarter, args.by, args.note, args.accept_errors))
+    return 0
+
+
+def cmd_sql(args) -> int:
+    from pipeline.resources import warehouse_path
+    from pipeline.sql import interactive, run_query
+
+    if args.version and not args.quarter:
+        raise UserError("--version needs --quarter: versions are numbered per quarter")
+    if args.query is None:
+        return interactive(warehouse_path(), args.quarter, args.version)
+    run_query(warehouse_path(), args.query, sys.stdout, args.quarter, args.version)
     return 0
 
 
@@ -171,6 +215,8 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="check, then materialize QUARTER (default: every quarter folder without figures "
                               "yet, oldest first, then the newest), and summarize each run")
     run.add_argument("quarter", nargs="?")
+    run.add_argument("--amend", metavar="REASON", help="re-run a signed quarter as an amendment: a new version "
+                     "linked to the signed one, with this reason (it is signed only when signed again)")
     run.set_defaults(handler=cmd_run)
     backfill = commands.add_parser("backfill", help="materialize every quarter from FIRST to LAST, one run each")
     backfill.add_argument("first")
@@ -180,11 +226,31 @@ def parser() -> argparse.ArgumentParser:
     explain.add_argument("quarter")
     explain.add_argument("indicator_id")
     explain.add_argument("--rows", type=Path, help="write the contributing rows to FILE.xlsx or FILE.csv")
+    explain.add_argument("--version", help="a published version of the quarter (its number, or `signed`), read from "
+                         "the versioned warehouse and the archive")
     explain.set_defaults(handler=cmd_explain)
     history = commands.add_parser("history", help="the versions of a quarter's figures and what changed between them")
     history.add_argument("quarter")
     history.add_argument("--latest", action="store_true", help="only the latest version and its changes")
+    history.add_argument("--diff", nargs=2, metavar=("A", "B"), help="between published versions A and B (numbers or "
+                         "`signed`): for each figure that changed, the rows added and removed and the files behind them")
+    history.add_argument("--rows", type=Path, help="with --diff: write every row added or removed to FILE.xlsx or FILE.csv")
     history.set_defaults(handler=cmd_history)
+    sign = commands.add_parser("sign", help="sign the quarter's current version: record who and when, keep its annex "
+                               "and draft, and lock the quarter")
+    sign.add_argument("quarter")
+    sign.add_argument("--by", required=True, metavar="NAME", help="who signs")
+    sign.add_argument("--note", help="a note kept with the sign-off")
+    sign.add_argument("--accept-errors", action="store_true", help="sign although the version has ERROR findings "
+                      "(recorded with the sign-off)")
+    sign.set_defaults(handler=cmd_sign)
+    sql = commands.add_parser("sql", help="one read-only query on the versioned warehouse, printed as CSV "
+                              "(without QUERY: a read-only shell)")
+    sql.add_argument("query", nargs="?")
+    sql.add_argument("--quarter", help="the quarter whose --version is meant")
+    sql.add_argument("--version", help="read the warehouse as this published version of --quarter left it "
+                     "(its number, or `signed`)")
+    sql.set_defaults(handler=cmd_sql)
     check = commands.add_parser("check", help="what the pipeline would make of files (or folders) before they go into raw/")
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.set_defaults(handler=cmd_check)
@@ -199,12 +265,16 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.explain import ExplainError
     from pipeline.history import HistoryError
     from pipeline.lib.isolation import LimitsError
+    from pipeline.lib.lake import LakeError
     from pipeline.preflight import PreflightError
+    from pipeline.signing import SignError
+    from pipeline.sql import SqlError
 
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (UserError, CheckError, ExplainError, HistoryError, LimitsError, PreflightError) as exc:
+    except (UserError, CheckError, ExplainError, HistoryError, LimitsError, PreflightError, LakeError, SignError,
+            SqlError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

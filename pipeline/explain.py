@@ -1,9 +1,10 @@
 """`python -m pipeline explain QUARTER INDICATOR_ID [--rows FILE.xlsx|FILE.csv]`: how a figure was made.
 
-Prints the value, label, definition (SQL and its sha256), the raw files with their sha256 (and whether
-the file in RAW_DIR still has that hash), and the contributing rows per file; `--rows` writes every
+Prints the value, label, definition (SQL and its sha256), the raw files with their sha256 (whether the file
+in RAW_DIR still has that hash, and its copy in the archive), and the contributing rows per file; `--rows` writes every
 contributing row with its location (file, sheet, Excel row) and its original cell values, so an auditor
-can open the source file at that row and find the record.
+can open the source file at that row and find the record. `--version N|signed` reads all of it from that
+published version of the versioned warehouse (`pipeline.lib.lake`), whatever ran since.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipeline.lib import lake
+from pipeline.lib.archive import archived
 from pipeline.lib.reader import sha256_of
 from pipeline.lib.tablespecs import TABLES
 from pipeline.partitions import parse_quarter
@@ -49,12 +52,42 @@ def contributing_rows(conn, quarter: str, indicator_id: str) -> pd.DataFrame:
         columns=["staging_table", "file", "sheet", "row", "sha256", "detail"])
 
 
-def explain(warehouse: str, raw_dir: str, quarter: str, indicator_id: str) -> tuple[str, pd.DataFrame]:
+def _open_version(warehouse: str, quarter: str, wanted: str) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    """The lake as the version `wanted` (a number or `signed`) of the quarter left it, and that version."""
+    try:
+        version = lake.resolve_version(warehouse, quarter, wanted)
+        return lake.open_lake(warehouse, version["snapshot_id"]), version
+    except lake.LakeError as exc:
+        raise ExplainError(str(exc)) from None
+
+
+def _version_line(quarter: str, version: dict) -> str:
+    line = f"  version:    {version['version']} of {quarter} (snapshot {version['snapshot_id']} of the versioned warehouse"
+    if version.get("signoff"):
+        signoff = version["signoff"]
+        line += f"; signed by {signoff['signed_by']} on {signoff['signed_at']:%Y-%m-%d %H:%M}"
+    if version["amendment_of"]:
+        line += f"; amendment of version {version['amendment_of']}: {version['amend_reason']}"
+    return line + ")"
+
+
+def _file_state(warehouse: str, raw_dir: str, quarter: str, file: dict) -> str:
+    """Whether the file in RAW_DIR still has the sha256 the figure counted, and where its archived copy is."""
+    current = Path(raw_dir) / quarter / file["file"]
+    state = ("unchanged" if current.exists() and sha256_of(current) == file["sha256"]
+             else "CHANGED since" if current.exists() else "not found in RAW_DIR")
+    copy = archived(warehouse, file["sha256"])
+    return f"{state}; " + (f"archived: {copy}" if copy else "not archived")
+
+
+def explain(warehouse: str, raw_dir: str, quarter: str, indicator_id: str,
+            version: str | None = None) -> tuple[str, pd.DataFrame]:
+    """The figure as the working warehouse has it now, or as the published `version` (a number or `signed`)."""
     try:
         parse_quarter(quarter)
     except ValueError as exc:
         raise ExplainError(str(exc)) from None
-    conn = _open(warehouse)
+    conn, published = _open_version(warehouse, quarter, version) if version else (_open(warehouse), None)
     try:
         quarters = [q for (q,) in conn.execute("SELECT DISTINCT quarter FROM indicators ORDER BY 1").fetchall()]
         if quarter not in quarters:
@@ -69,8 +102,10 @@ def explain(warehouse: str, raw_dir: str, quarter: str, indicator_id: str) -> tu
             raise ExplainError(f"no indicator {indicator_id!r} in {quarter}; indicators: {', '.join(ids)}")
         value, unit, label, section, definition, sha, numerator, denominator, files, missing = row
         shown = "NULL (Chưa có số liệu)" if value is None else (f"{value:.4f} %" if unit == "percent" else f"{value:,.0f}")
-        lines = [f"{indicator_id} — {label}", f"  section:    {section}", f"  quarter:    {quarter}",
-                 f"  value:      {shown}", f"  definition: (sha256 {sha[:16]}…)"]
+        lines = [f"{indicator_id} — {label}", f"  section:    {section}", f"  quarter:    {quarter}"]
+        if published:
+            lines.append(_version_line(quarter, published))
+        lines += [f"  value:      {shown}", f"  definition: (sha256 {sha[:16]}…)"]
         lines += [f"    {line}" for line in definition.splitlines()]
         if missing:
             lines.append("  missing sources:")
@@ -84,10 +119,7 @@ def explain(warehouse: str, raw_dir: str, quarter: str, indicator_id: str) -> tu
         if files and json.loads(files):
             lines.append("  source files (rows counted):")
             for f in json.loads(files):
-                current = Path(raw_dir) / quarter / f["file"]
-                state = ("unchanged" if current.exists() and sha256_of(current) == f["sha256"]
-                         else "CHANGED since" if current.exists() else "not found in RAW_DIR")
-                lines.append(f"    {f['file']}  sha256 {f['sha256']}  {f['rows']:,} rows  [{state}]")
+                lines.append(f"    {f['file']}  sha256 {f['sha256']}  {f['rows']:,} rows  [{_file_state(warehouse, raw_dir, quarter, f)}]")
         return "\n".join(lines), rows
     finally:
         conn.close()

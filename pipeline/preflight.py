@@ -13,7 +13,9 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib.isolation import LimitsError, ReaderLimits
+from pipeline.lib.lake import signoff_of
 from pipeline.lib.profile import load_profile
+from pipeline.lib.signoff import lock_message, signed_words
 from pipeline.lib.versions import change_share
 from pipeline.partitions import parse_quarter, province_today, wanted_partition_keys
 from pipeline.resources import exports_problem, warehouse_path, warehouse_problem
@@ -94,3 +96,25 @@ def check_run(quarters: list[str], raw_dir: Path) -> list[str]:
     writable_warehouse(Path(warehouse_path()))
     settings()
     return keys
+
+
+def check_signed(quarter: str, warehouse: str, amend_reason: str | None) -> None:
+    """A signed quarter runs only as an amendment; an amendment needs a signed quarter."""
+    signoff = signoff_of(warehouse, quarter)
+    if signoff and not amend_reason:
+        raise PreflightError(lock_message(signoff))
+    if amend_reason and not signoff:
+        raise PreflightError(f"--amend: {quarter} is not signed, so there is nothing to amend; run it without --amend")
+
+
+def unsigned(quarters: list[str], warehouse: str) -> list[str]:
+    """The quarters that are not signed; each signed one is named on standard output as left alone."""
+    kept = []
+    for quarter in quarters:
+        signoff = signoff_of(warehouse, quarter)
+        if signoff:
+            print(f"{quarter}: left as signed ({signed_words(signoff)}); to amend it: "
+                  f"python -m pipeline run {quarter} --amend \"REASON\"", flush=True)
+        else:
+            kept.append(quarter)
+    return kept

@@ -11,6 +11,7 @@ A failed run prints its errors in full, and the log's path.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.history import history
+from pipeline.lib.signoff import AMEND_TAG
 from pipeline.lib.warehouse import table_exists
 from pipeline.partitions import parse_quarter, quarters_with_exports
 
@@ -41,15 +43,19 @@ def quarters_to_run(raw_dir: Path, warehouse: Path, latest_partition: str) -> li
     return [q for q in folders[:-1] if q not in done] + folders[-1:]
 
 
-def materialize(quarter: str, log_dir: Path) -> tuple[bool, Path, float]:
-    """The contract command for one quarter, its output to a log file: (succeeded, log, seconds)."""
+def materialize(quarter: str, log_dir: Path, amend_reason: str | None = None) -> tuple[bool, Path, float]:
+    """The contract command for one quarter, its output to a log file: (succeeded, log, seconds). An amendment
+    runs the same assets as the job, which takes the run's tags (`amend_reason`)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"run-{quarter}-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
     dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", quarter]
+    if amend_reason:
+        command = [str(dagster), "job", "execute", "-m", "pipeline.definitions", "-j", "quarterly_report", "--tags",
+                   json.dumps({"dagster/partition": quarter, AMEND_TAG: amend_reason}, ensure_ascii=False)]
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as handle:
-        done = subprocess.run([str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
-                               "--partition", quarter], stdout=handle, stderr=subprocess.STDOUT)
+        done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT)
     return done.returncode == 0, log, time.perf_counter() - started
 
 

@@ -3,8 +3,9 @@
 - `quarterly_report_schedule`: at 08:00 (Asia/Ho_Chi_Minh) on the 10th day after a quarter ends
   (10 January, April, July, October), materialize the quarter that ended.
 - `raw_exports_sensor`: when a file under `raw/<quarter>/` is new or its content changed (sha256, not
-  mtime), request a run of that quarter. The cursor (quarter -> digest of its tree) is stored by Dagster,
-  so it survives restarts; an unchanged tree requests nothing.
+  mtime), request a run of that quarter, unless the quarter is signed: then the tick names the files
+  that changed since the signed version and skips it (`python -m pipeline sign`). The cursor (quarter ->
+  digest of its tree) is stored by Dagster, so it survives restarts; an unchanged tree requests nothing.
 
 Partition keys are computed when the code location loads (`pipeline.partitions`). When the calendar or
 the landing zone calls for a key the loaded location lacks (a `dagster dev` left running across the end
@@ -23,9 +24,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 
 from pipeline.code_reload import request_code_reload
+from pipeline.lib import lake
+from pipeline.lib.lake import signoff_of
 from pipeline.lib.reader import is_ignored_name, sha256_of
+from pipeline.lib.signoff import signed_words
 from pipeline.partitions import (
     TIMEZONE,
     parse_quarter,
@@ -55,13 +60,17 @@ def _known(quarter: str) -> bool:
 
 @dg.schedule(job=quarterly_report_job, cron_schedule=QUARTERLY_CRON, execution_timezone=TIMEZONE,
              default_status=dg.DefaultScheduleStatus.RUNNING)
-def quarterly_report_schedule(context: dg.ScheduleEvaluationContext):
-    """Materialize the quarter that ended, ten days after its end (time for agencies to send exports)."""
+def quarterly_report_schedule(context: dg.ScheduleEvaluationContext, duckdb: DuckDBResource):
+    """Materialize the quarter that ended, ten days after its end (time for agencies to send exports), unless
+    it is signed already."""
     when = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE))
     quarter = previous_quarter(quarter_of(when.date()))
     if not _known(quarter):
         return dg.SkipReason(f"{quarter} is not a partition of the loaded code location yet; the new-export "
                              "sensor reloads it and then requests the quarter's run")
+    signoff = signoff_of(duckdb.database, quarter)
+    if signoff:
+        return dg.SkipReason(f"{quarter} is signed ({signed_words(signoff)}): a signed quarter is not re-materialized")
     return dg.RunRequest(partition_key=quarter, run_key=f"schedule:{quarter}:{when:%Y%m%d}")
 
 
@@ -91,12 +100,13 @@ def sensor_interval(environ=os.environ) -> int:
 
 @dg.sensor(job=quarterly_report_job, minimum_interval_seconds=sensor_interval(),
            default_status=dg.DefaultSensorStatus.RUNNING)
-def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths):
+def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths, duckdb: DuckDBResource):
     """A run of a quarter whenever its exports under raw/<quarter>/ are new or changed (by content); a
-    reload of the code location when a quarter is due that its partitions do not have yet."""
+    reload of the code location when a quarter is due that its partitions do not have yet. A signed quarter
+    is skipped: the tick names the files that changed since the signed version."""
     seen = json.loads(context.cursor) if context.cursor else {}
     root = Path(paths.raw_dir)
-    requests, unknown = [], []
+    requests, unknown, locked = [], [], []
     for quarter in quarters_with_exports(root):
         digest = tree_digest(root / quarter)
         if seen.get(quarter) == digest:
@@ -105,6 +115,11 @@ def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths
             unknown.append(quarter)
             continue
         seen[quarter] = digest
+        signoff = signoff_of(duckdb.database, quarter)
+        if signoff:
+            locked.append(_signed_and_changed(signoff, root / quarter, duckdb.database))
+            context.log.warning(locked[-1])
+            continue
         requests.append(dg.RunRequest(partition_key=quarter, run_key=f"raw:{quarter}:{digest[:16]}",
                                       tags={"trigger": "new or changed exports"}))
     message = _reload_if_partitions_are_stale(seen, root)
@@ -112,10 +127,25 @@ def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths
     if requests:
         return requests
     not_begun = [q for q in unknown if parse_quarter(q) > parse_quarter(quarter_of(province_today()))]
-    reasons = [message] if message else []
+    reasons = ([message] if message else []) + locked
     if not_begun:
         reasons.append(f"exports for {', '.join(not_begun)}: that quarter has not begun, so it is not a partition")
     return dg.SkipReason("; ".join(reasons) or "no new or changed export")
+
+
+def _signed_and_changed(signoff: dict, folder: Path, warehouse: str) -> str:
+    """Why a signed quarter whose files changed is not run, naming the files changed since the signed version."""
+    quarter = signoff["quarter"]
+    with lake.reading(warehouse, signoff["snapshot_id"]) as conn:
+        signed = dict(conn.execute("SELECT path, sha256 FROM raw_files WHERE quarter = ?", [quarter]).fetchall())
+    now = {p.relative_to(folder).as_posix(): sha256_of(p) for p in sorted(folder.rglob("*"))
+           if p.is_file() and not any(is_ignored_name(part) for part in p.relative_to(folder).parts)}
+    signed = {p: s for p, s in signed.items() if not any(is_ignored_name(part) for part in Path(p).parts)}
+    changes = [f"{path} ({'added' if path not in signed else 'removed' if path not in now else 'replaced'})"
+               for path in sorted(set(signed) | set(now)) if signed.get(path) != now.get(path)]
+    return (f"{quarter} is signed ({signed_words(signoff)}), so it was not re-materialized although its exports changed: "
+            f"{', '.join(changes) or 'the files are as signed again'}. To amend it: python -m pipeline run {quarter} "
+            f"--amend \"REASON\"")
 
 
 def _reload_if_partitions_are_stale(seen: dict, root: Path) -> str | None:

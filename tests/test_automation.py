@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from pipeline.resources import PipelinePaths
+from pipeline.resources import PipelinePaths, WarehouseResource
 from pipeline.schedules import TIMEZONE, quarterly_report_schedule, raw_exports_sensor
 
 HCM = ZoneInfo(TIMEZONE)
@@ -22,8 +22,9 @@ HCM = ZoneInfo(TIMEZONE)
     (dt.datetime(2021, 1, 10, 8, 0, tzinfo=HCM), "2020-Q4"),  # across the year boundary
     (dt.datetime(2021, 1, 10, 1, 0, tzinfo=dt.timezone.utc), "2020-Q4"),  # 08:00 in Hồ Chí Minh city
 ])
-def test_schedule_materializes_the_quarter_that_ended(when, quarter):
-    result = quarterly_report_schedule(dg.build_schedule_context(scheduled_execution_time=when))
+def test_schedule_materializes_the_quarter_that_ended(when, quarter, tmp_path):
+    result = quarterly_report_schedule(dg.build_schedule_context(scheduled_execution_time=when,
+                                                                 resources={"duckdb": _warehouse(tmp_path)}))
     assert isinstance(result, dg.RunRequest) and result.partition_key == quarter
 
 
@@ -35,8 +36,14 @@ def test_schedule_ticks_at_eight_on_the_tenth_day_after_each_quarter():
     assert [next(ticks) for _ in range(4)] == [dt.datetime(2021, m, 10, 8, 0, tzinfo=HCM) for m in (1, 4, 7, 10)]
 
 
-def _tick(raw, cursor=None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"paths": PipelinePaths(raw_dir=str(raw), outputs_dir=str(raw))})
+def _warehouse(folder) -> WarehouseResource:
+    return WarehouseResource(database=str(folder / "wh" / "warehouse.duckdb"))
+
+
+def _tick(raw, cursor=None, warehouse=None):
+    context = dg.build_sensor_context(cursor=cursor, resources={
+        "paths": PipelinePaths(raw_dir=str(raw), outputs_dir=str(raw)),
+        "duckdb": warehouse or _warehouse(raw.parent / f"{raw.name}-warehouse")})
     result = raw_exports_sensor(context)
     requests = result if isinstance(result, list) else []
     return [r.partition_key for r in requests], context.cursor, result

@@ -19,7 +19,7 @@ def test_explain_a_count_down_to_the_source_rows(monkeypatch, capsys, warehouse,
     target = tmp_path / "rows.xlsx"
     code, out, _ = _run(monkeypatch, capsys, warehouse, sample_raw, "2020-Q2", "mail.created", "--rows", str(target))
     assert code == 0
-    assert "value:      47" in out and "[unchanged]" in out and "mail/Danh sach hop thu 03072020.xlsx: 47 rows" in out
+    assert "value:      47" in out and "[unchanged; archived: " in out and "mail/Danh sach hop thu 03072020.xlsx: 47 rows" in out
     sheet = openpyxl.load_workbook(target).active
     header = [c.value for c in sheet[1]]
     records = [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=2)]

@@ -15,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS, Indicator, source_tables
 from pipeline.lib.findings import STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
+from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.sqlfile import run_named
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.versions import append_version, change_share, figure_changes, keep_unversioned, shown_value
@@ -175,6 +176,7 @@ def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     the definitions in `assets/indicators/definitions.py`; lineage in `indicator_lineage`. The figures it
     replaces stay in `indicators_history` (`pipeline.lib.versions`)."""
     quarter = context.partition_key
+    refuse_if_signed(context, duckdb.database)
     try:
         share = change_share()
     except ValueError as exc:

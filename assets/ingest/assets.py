@@ -19,6 +19,7 @@ from dagster_duckdb import DuckDBResource
 from assets.ingest.staging import StagedTable, ensure_tables, stage_cells
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.isolation import LimitsError
+from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.staging import SourceResult, stage_source, staging_columns, staging_descriptions
 from pipeline.lib.tablespecs import SOURCES, TableSpec
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_rows, table_exists, transaction
@@ -124,6 +125,7 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
     )
     def ingest(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
         quarter = context.partition_key
+        refuse_if_signed(context, duckdb.database)
         quarter_dir = paths.require_exports(quarter)
         with duckdb.get_connection() as conn:
             registry = source != "agencies" and registry_loaded(conn, quarter)

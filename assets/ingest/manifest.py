@@ -13,8 +13,10 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from assets.ingest.assets import FILE_LOADS_COLUMNS
+from pipeline.lib.archive import ArchiveError, keep
 from pipeline.lib.findings import STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.reader import IGNORED_NAME_REASON, detect_format, is_ignored_name, sha256_of
+from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.tablespecs import SOURCES, TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
 from pipeline.lib.wording import quarter_words
@@ -62,12 +64,20 @@ def build_manifest(quarter: str, quarter_dir: Path, loads: pd.DataFrame) -> tupl
 )
 def raw_files(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
     """Every file of raw/<quarter>/ with size, sha256, format, sheets, rows read and outcome: what an
-    auditor checks first to know which exports a quarter's figures were computed from."""
+    auditor checks first to know which exports a quarter's figures were computed from. Each file is kept in
+    the warehouse's archive by its sha256 (`pipeline.lib.archive`), so it opens again after raw/ changed."""
     quarter = context.partition_key
+    refuse_if_signed(context, duckdb.database)
     with duckdb.get_connection() as conn:
         ensure_table(conn, "file_loads", FILE_LOADS_COLUMNS)
         loads = conn.execute("SELECT * FROM file_loads WHERE quarter = ?", [quarter]).df()
-        manifest, findings = build_manifest(quarter, paths.require_exports(quarter), loads)
+        quarter_dir = paths.require_exports(quarter)
+        manifest, findings = build_manifest(quarter, quarter_dir, loads)
+        try:
+            for path, sha256 in zip(manifest.path, manifest.sha256):
+                keep(duckdb.database, quarter_dir / path, sha256)
+        except ArchiveError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         replace_partition(conn, [
             ("raw_files", RAW_FILES_COLUMNS, manifest, {"quarter": quarter}),
             (STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS,

@@ -16,11 +16,12 @@ from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
 from assets.outputs.print_layout import MAX_ROW_PT, height_pt
-from assets.outputs.published import OUTPUT_ASSET, output_result, write_output
+from assets.outputs.published import ANNEX_NAME, OUTPUT_ASSET, output_result, write_output
+from assets.outputs.published import edition as current_edition
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.lib.versions import publish_file
-from pipeline.lib.wording import quarter_words, round_half_up
+from pipeline.lib.wording import edition_words, quarter_words, round_half_up
 from pipeline.partitions import parse_quarter, previous_quarter
 from pipeline.resources import PipelinePaths
 
@@ -52,10 +53,10 @@ REPORT = ("Báo cáo kết quả triển khai thực hiện Nghị quyết số 
 class AnnexWriter:
     """Formats and the layout every sheet shares: header block, title, table header, print setup."""
 
-    def __init__(self, path: Path, quarter: str):
+    def __init__(self, path: Path, quarter: str, edition: dict):
         import xlsxwriter
 
-        self.quarter = quarter
+        self.quarter, self.edition = quarter, edition
         self.organization = organization_for(quarter)
         self.book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                                     "strings_to_numbers": False})
@@ -134,8 +135,8 @@ class AnnexWriter:
         self.merged(ws, 0, half, width - 1, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, align="center")
         self.merged(ws, 1, half, width - 1, "Độc lập - Tự do - Hạnh phúc", bold=True, align="center", underline=1)
         ws.merge_range(3, 0, 3, width - 1, "PHỤ LỤC", self.fmt(bold=True, align="center", font_size=14))
-        self.merged(ws, 4, 0, width - 1, f"(Kèm theo {REPORT[0].lower()}{REPORT[1:]} {quarter_words(self.quarter)})",
-                    italic=True, align="center")
+        self.merged(ws, 4, 0, width - 1, f"(Kèm theo {REPORT[0].lower()}{REPORT[1:]} {quarter_words(self.quarter)}; "
+                    f"{edition_words(self.quarter, self.edition)})", italic=True, align="center")
         self.merged(ws, 5, 0, width - 1, subtitle, bold=True, align="center")
         header_row = 7
         for c, (label, column_width) in enumerate(headers):
@@ -408,12 +409,13 @@ def _sources_sheet(w: AnnexWriter, conn, quarter: str) -> int:
     return len(INDICATORS)
 
 
-def build_annex(conn, quarter: str, target: Path) -> dict:
+def build_annex(conn, quarter: str, target: Path, edition: dict | None = None) -> dict:
     """Write the annex to `target` atomically (a temporary file renamed over it), the earlier file, when
-    it differs, kept under `versions/` with its date; return a summary."""
+    it differs, kept under `versions/` with its date; return a summary. Every sheet names the version it is
+    made from (`edition`, by default the quarter's current one)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    w = AnnexWriter(partial, quarter)
+    w = AnnexWriter(partial, quarter, edition or current_edition(conn, quarter))
     summary = _indicator_sheet(w, conn, quarter)
     summary["trend_quarters"] = _trend_sheet(w, conn, quarter)
     _level_sheet(w, conn, quarter)
@@ -437,7 +439,7 @@ def build_annex(conn, quarter: str, target: Path) -> dict:
 def annex(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
     """The Phụ lục of the quarter's report (`outputs/<quarter>/phu-luc-<quarter>.xlsx`): every figure with
     the previous quarter, breakdowns by level and agency, the findings and the sources of each figure."""
-    target, summary = write_output(context, paths, duckdb, "phu-luc-{quarter}.xlsx", build_annex, (ProfileError,))
+    target, summary = write_output(context, paths, duckdb, ANNEX_NAME, build_annex, (ProfileError,))
     if summary["missing_sources"]:
         context.log.warning(f"annex of {context.partition_key} is incomplete: missing {', '.join(summary['missing_sources'])}")
     return output_result(target, summary)

@@ -7,25 +7,36 @@ from typing import Callable
 
 import dagster as dg
 
+from pipeline.lib.signoff import amendment
+from pipeline.lib.versions import current_version
 from pipeline.partitions import quarterly_partitions
 from pipeline.resources import WRITER_POOL
 
+ANNEX_NAME = "phu-luc-{quarter}.xlsx"
+DRAFT_NAME = "bao-cao-{quarter}.docx"
 OUTPUT_ASSET = {"partitions_def": quarterly_partitions, "group_name": "outputs", "pool": WRITER_POOL,
                 "deps": ["indicators", "findings"]}
 
 
 def write_output(context: dg.AssetExecutionContext, paths, duckdb, name: str, build: Callable,
                  errors: tuple[type[Exception], ...]) -> tuple[Path, dict]:
-    """`build(conn, quarter, target)` for the quarter's file `name` (`{quarter}` filled in)."""
+    """`build(conn, quarter, target, edition)` for the quarter's file `name` (`{quarter}` filled in), `edition`
+    the version it is made from and what that version amends."""
     quarter = context.partition_key
+    amends = amendment(context, duckdb.database)
     target = paths.outputs_for(quarter) / name.format(quarter=quarter)
     with duckdb.get_connection() as conn:
         try:
-            summary = build(conn, quarter, target)
+            summary = build(conn, quarter, target, edition=edition(conn, quarter, amends))
         except errors as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
     context.log.info(f"{target.name} written to {target.parent}")
     return target, summary
+
+
+def edition(conn, quarter: str, amends: dict | None = None) -> dict:
+    """The version of the quarter the outputs are made from (the one its figures have now), and what it amends."""
+    return {"version": current_version(conn, quarter), **(amends or {"amendment_of": None, "amend_reason": None})}
 
 
 def output_result(target: Path, summary: dict) -> dg.MaterializeResult:

@@ -23,10 +23,11 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS_BY_ID, Indicator
-from assets.outputs.published import OUTPUT_ASSET, output_result, write_output
+from assets.outputs.published import DRAFT_NAME, OUTPUT_ASSET, output_result, write_output
+from assets.outputs.published import edition as current_edition
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.versions import publish_file
-from pipeline.lib.wording import figure, number, quarter_words, round_half_up
+from pipeline.lib.wording import edition_words, figure, number, quarter_words, round_half_up
 from pipeline.partitions import previous_quarter, quarter_window
 from pipeline.resources import PipelinePaths
 
@@ -126,8 +127,8 @@ def load_figures(conn, quarter: str) -> dict[str, Figure]:
     return figures
 
 
-def render(template: Path, quarter: str, figures: dict[str, Figure]) -> io.BytesIO:
-    """The template rendered, figures still as markers."""
+def render(template: Path, quarter: str, figures: dict[str, Figure], edition: dict) -> io.BytesIO:
+    """The template rendered, figures still as markers; `phien_ban` names the version the figures come from."""
     from docxtpl import DocxTemplate
     from jinja2 import TemplateError as JinjaError
 
@@ -145,7 +146,7 @@ def render(template: Path, quarter: str, figures: dict[str, Figure]) -> io.Bytes
     organization = organization_for(quarter)
     context = {"co_quan": organization, "quy": quarter_words(quarter), "nam": last_day.year,
                "ngay_thang": f"{organization.place}, ngày      tháng {last_day.month} năm {last_day.year}",
-               "so": so, "thay_doi": thay_doi}
+               "so": so, "thay_doi": thay_doi, "phien_ban": edition_words(quarter, edition)}
     try:
         document = DocxTemplate(str(template))
         document.render(context, autoescape=True)
@@ -244,10 +245,12 @@ def docx_content(path: Path) -> dict[str, bytes]:
                 if name != "docProps/core.xml"}
 
 
-def build_report(conn, quarter: str, target: Path, template: Path = TEMPLATE) -> dict:
-    """Write the draft to `target` atomically, the earlier file, when it differs, kept under `versions/`."""
+def build_report(conn, quarter: str, target: Path, template: Path = TEMPLATE, edition: dict | None = None) -> dict:
+    """Write the draft to `target` atomically, the earlier file, when it differs, kept under `versions/`. The
+    template's `{{ phien_ban }}` names the version it is made from (`edition`, by default the current one)."""
     figures = load_figures(conn, quarter)
-    document, counts = fill_figures(render(template, quarter, figures), quarter, figures)
+    rendered = render(template, quarter, figures, edition or current_edition(conn, quarter))
+    document, counts = fill_figures(rendered, quarter, figures)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     document.core_properties.title = f"Báo cáo {quarter_words(quarter)}"
@@ -263,7 +266,7 @@ def report_draft(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb
     """The draft of the quarter's report (`outputs/<quarter>/bao-cao-<quarter>.docx`) from the editable template
     `assets/outputs/templates/bao-cao.docx`: every figure filled in as the annex prints it, each with a Word
     comment tracing it to its rows and files, and the change since the previous quarter where it is known."""
-    target, summary = write_output(context, paths, duckdb, "bao-cao-{quarter}.docx", build_report,
+    target, summary = write_output(context, paths, duckdb, DRAFT_NAME, build_report,
                                    (TemplateError, ProfileError))
     if summary["null_figures"]:
         context.log.warning(f"report draft of {context.partition_key}: {summary['null_figures']} figure(s) read {NO_DATA}")

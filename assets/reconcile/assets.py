@@ -14,6 +14,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS
+from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.sqlfile import guarded_tables, named_queries, run_named
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
@@ -62,6 +63,7 @@ def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     unknown procedures, service levels, the iGate summary's totals against the dossiers, ISO levels,
     certificate and mailbox continuity. None of them changes a figure: each says what was done."""
     quarter = context.partition_key
+    refuse_if_signed(context, duckdb.database)
     with duckdb.get_connection() as conn:
         found = run_checks(conn, quarter)
         replace_partition(conn, [(STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, found.assign(stage=STAGE),
@@ -110,6 +112,7 @@ def findings(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Every problem found in the quarter's exports (contract table of `shared/spec/indicators.md`):
     check_id, severity, source, file, sheet, row, message, plus the cell where one is at fault."""
     quarter = context.partition_key
+    refuse_if_signed(context, duckdb.database)
     with duckdb.get_connection() as conn:
         ensure_table(conn, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS)
         frame = conn.execute(

@@ -59,6 +59,14 @@ def append_version(conn, table: str, columns: dict[str, str], quarter: str, run_
     return version
 
 
+def current_version(conn, quarter: str) -> int | None:
+    """The quarter's current version: the latest its figures were given (None before any)."""
+    if not table_exists(conn, VERSIONS_TABLE):
+        return None
+    return conn.execute(f"SELECT max(version) FROM {VERSIONS_TABLE} WHERE quarter = ? AND table_name = 'indicators'",
+                        [quarter]).fetchone()[0]
+
+
 def change_share() -> float:
     raw = os.environ.get(CHANGE_SHARE_ENV)
     if not raw:

@@ -24,6 +24,15 @@ def quarter_words(quarter: str) -> str:
     return f"quý {ROMAN[q - 1]} năm {year}"
 
 
+def edition_words(quarter: str, edition: dict) -> str:
+    """The version an output is made from, as it prints: `số liệu phiên bản 2`, or for an amendment `số liệu
+    phiên bản 3, sửa đổi phiên bản 2 đã ký (lý do: …)`."""
+    words = f"số liệu {quarter_words(quarter)}, phiên bản {edition['version']}"
+    if edition.get("amendment_of"):
+        words += f", sửa đổi phiên bản {edition['amendment_of']} đã ký (lý do: {edition['amend_reason']})"
+    return words
+
+
 def number(value: Any) -> str:
     """A count or a measure as Vietnamese writes it: 11.375 (thousands dot), 73,9 (decimal comma)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

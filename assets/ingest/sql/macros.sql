@@ -64,7 +64,7 @@ CREATE OR REPLACE TEMP MACRO vi_cell(cell) AS
 
 -- A number cell written the way Python writes an integer (1626.0 -> 1626), other numbers as they are.
 CREATE OR REPLACE TEMP MACRO vi_number_cell_text(t) AS
-    CASE WHEN CAST(t AS DOUBLE) = floor(CAST(t AS DOUBLE)) THEN printf('%.0f', CAST(t AS DOUBLE)) ELSE t END;
+    CASE WHEN TRY_CAST(t AS DOUBLE) = floor(TRY_CAST(t AS DOUBLE)) THEN printf('%.0f', TRY_CAST(t AS DOUBLE)) ELSE t END;
 
 -- Text: normalized; a number cell as above, a date cell in ISO form.
 CREATE OR REPLACE TEMP MACRO vi_text(c) AS {'value': CASE
@@ -96,7 +96,7 @@ END;
 -- A prepared cell of a number column, with its number: a number cell is itself, text is read as above, yes/no is
 -- no number.
 CREATE OR REPLACE TEMP MACRO vi_with_number(c) AS struct_insert(c, number := CASE
-    WHEN c['type'] = 'n' THEN CAST(c['text'] AS DOUBLE)
+    WHEN c['type'] = 'n' THEN TRY_CAST(c['text'] AS DOUBLE)
     WHEN c['type'] IN ('s', 'd') THEN vi_parse_number_text(c['str'])
 END);
 
@@ -127,13 +127,13 @@ CREATE OR REPLACE TEMP MACRO vi_parse_date_text(t) AS CASE
                           regexp_extract(t, '^\d{1,2}[/.-](\d{1,2})', 1), regexp_extract(t, '^(\d{1,2})', 1))
     WHEN regexp_full_match(t, '(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?')
         THEN vi_make_date(substr(t, 1, 4), substr(t, 6, 2), substr(t, 9, 2))
-    WHEN regexp_full_match(t, '\d+(\.0+)?') THEN vi_excel_serial(CAST(t AS DOUBLE))
+    WHEN regexp_full_match(t, '\d+(\.0+)?') THEN vi_excel_serial(TRY_CAST(t AS DOUBLE))
 END;
 
 -- A prepared cell of a date column, with its date.
 CREATE OR REPLACE TEMP MACRO vi_with_date(c) AS struct_insert(c, date := CASE
     WHEN c['type'] = 'd' THEN CAST(left(c['text'], 10) AS DATE)
-    WHEN c['type'] = 'n' THEN vi_excel_serial(CAST(c['text'] AS DOUBLE))
+    WHEN c['type'] = 'n' THEN vi_excel_serial(TRY_CAST(c['text'] AS DOUBLE))
     WHEN c['type'] IN ('s', 'b') THEN vi_parse_date_text(c['str'])
 END);
 
@@ -148,7 +148,7 @@ END;
 CREATE OR REPLACE TEMP MACRO vi_bool(c) AS CASE
     WHEN c['type'] = 'b' THEN {'value': c['text'] = 'True', 'error': NULL::VARCHAR}
     WHEN c['blank'] THEN {'value': false, 'error': NULL}
-    WHEN c['type'] = 'n' AND CAST(c['text'] AS DOUBLE) IN (0, 1) THEN {'value': CAST(c['text'] AS DOUBLE) = 1, 'error': NULL}
+    WHEN c['type'] = 'n' AND TRY_CAST(c['text'] AS DOUBLE) IN (0, 1) THEN {'value': TRY_CAST(c['text'] AS DOUBLE) = 1, 'error': NULL}
     WHEN c['type'] <> 'n' AND lower(c['str']) IN ('có', 'x', '1', 'true', 'yes', 'đã ký', 'ký số') THEN {'value': true, 'error': NULL}
     WHEN c['type'] <> 'n' AND lower(c['str']) IN ('không', '0', 'false', 'no', 'chưa ký') THEN {'value': false, 'error': NULL}
     ELSE {'value': NULL, 'error': vi_quoted(c['text'], c['type']) || ' không phải là giá trị có/không'}
@@ -195,8 +195,8 @@ CREATE OR REPLACE TEMP MACRO vi_languages(c, tbl, col) AS c['languages'];
 CREATE OR REPLACE TEMP MACRO vi_level(c) AS CASE
     WHEN c['blank'] THEN {'value': NULL::INTEGER, 'error': NULL::VARCHAR}
     WHEN c['type'] = 'b' THEN {'value': CAST(c['text'] = 'True' AS INTEGER), 'error': NULL}
-    WHEN c['type'] = 'n' AND CAST(c['text'] AS DOUBLE) = floor(CAST(c['text'] AS DOUBLE))
-        THEN {'value': CAST(CAST(c['text'] AS DOUBLE) AS INTEGER), 'error': NULL}
+    WHEN c['type'] = 'n' AND TRY_CAST(c['text'] AS DOUBLE) = floor(TRY_CAST(c['text'] AS DOUBLE))
+        THEN {'value': CAST(TRY_CAST(c['text'] AS DOUBLE) AS INTEGER), 'error': NULL}
     WHEN regexp_matches(c['str'], '\d\s*$') THEN {'value': CAST(regexp_extract(c['str'], '(\d)\s*$', 1) AS INTEGER), 'error': NULL}
     ELSE {'value': NULL, 'error': vi_quoted(c['text'], c['type']) || ' không phải là mức độ dịch vụ (2, 3, 4, “Mức độ 3”…)'}
 END;

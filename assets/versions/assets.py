@@ -1,0 +1,54 @@
+"""Versions: the quarter as this run left it, published as one snapshot of the versioned warehouse (DuckLake).
+
+The last step of a run. Every table's slice of the quarter (raw layer, staging, loads, findings, reconciliation,
+indicators, definitions, lineage) goes into the lake in one transaction (`pipeline.lib.lake`), numbered with
+the version the `indicators` step gave the figures; the snapshot records the run, the amendment it makes (of
+which signed version, and why) and the sha256 of the annex and the draft made from it, which `sign` checks
+before it keeps them. The run's input files are in the archive by then (`raw_files`).
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.outputs.published import ANNEX_NAME, DRAFT_NAME
+from pipeline.lib.lake import publish_version
+from pipeline.lib.reader import sha256_of
+from pipeline.lib.signoff import amendment
+from pipeline.lib.versions import current_version
+from pipeline.partitions import quarterly_partitions
+from pipeline.resources import WRITER_POOL, PipelinePaths
+
+
+@dg.asset(
+    partitions_def=quarterly_partitions,
+    group_name="versions",
+    kinds={"ducklake", "parquet"},
+    pool=WRITER_POOL,
+    deps=["annex", "report_draft", "raw_files"],
+)
+def warehouse_version(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
+    """The quarter's new version in the versioned warehouse: every table's rows as this run computed them, kept
+    for good (`python -m pipeline explain QUARTER ID --version N`, `history --diff`, `sql --version N`)."""
+    quarter = context.partition_key
+    amends = amendment(context, duckdb.database)
+    folder = paths.outputs_for(quarter)
+    outputs = {}
+    for kind, name in (("annex", ANNEX_NAME), ("draft", DRAFT_NAME)):
+        path = folder / name.format(quarter=quarter)
+        outputs[f"{kind}_file"] = path.name
+        outputs[f"{kind}_sha256"] = sha256_of(path) if path.is_file() else None
+    with duckdb.get_connection() as conn:
+        version = current_version(conn, quarter)
+        if version is None:
+            raise dg.Failure(description=f"{quarter} has no figures in the warehouse yet: nothing to publish",
+                             allow_retries=False)
+        info = {"version": version, "run_id": context.run.run_id, **amends, **outputs}
+        snapshot = publish_version(conn, duckdb.database, quarter, info)
+    what = f"version {version} of {quarter}" + (
+        f", an amendment of signed version {amends['amendment_of']} ({amends['amend_reason']})" if amends["amendment_of"] else "")
+    context.log.info(f"{what} published as snapshot {snapshot} of the versioned warehouse")
+    return dg.MaterializeResult(metadata={
+        "version": version, "snapshot_id": snapshot,
+        "amendment_of": amends["amendment_of"] or "none", "amend_reason": amends["amend_reason"] or "none",
+        "annex_sha256": outputs["annex_sha256"] or "none", "draft_sha256": outputs["draft_sha256"] or "none",
+    })

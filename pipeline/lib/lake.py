@@ -1,0 +1,274 @@
+"""The versioned warehouse: every published version of every quarter, kept by DuckLake.
+
+A run computes in the working DuckDB file (`WAREHOUSE_PATH`, one writer at a time, the current state only). Its
+last step publishes the quarter's slice of every table (raw layer, staging, loads, findings, reconciliation,
+indicators, definitions, lineage) into the lake in one DuckLake transaction: one snapshot per version. The lake
+is a catalog (SQLite, `<warehouse dir>/lake/catalog.sqlite`) plus Parquet files (`lake/data/`); DuckLake keeps
+every snapshot, so `AT (VERSION => n)` and an attachment at a snapshot read any version as it was published.
+
+- A version is the snapshot whose commit carries `{"kind": "version", "quarter", "version", …}` as its extra
+  info: the numbering stays the pipeline's own (1, 2, 3 per quarter), the history is the engine's.
+- Sign-offs are rows of the lake's `signoffs` table, each its own snapshot.
+- The catalog is in SQLite's WAL mode: a reader (an auditor's notebook, `python -m pipeline sql`) holding a
+  transaction open keeps its snapshot and never blocks the run that writes (measured: issue 26).
+
+The extensions are LOADed from their Python packages (`duckdb-extension-ducklake`, `-sqlite-scanner`), so
+nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+LAKE = "lake"
+EXTENSIONS = {"ducklake": "duckdb_extension_ducklake", "sqlite_scanner": "duckdb_extension_sqlite_scanner"}
+NOT_VERSIONED = ("versions",)  # the working file's own record of version numbers; `*_history` tables too
+SIGNOFFS_COLUMNS = {
+    "quarter": "VARCHAR", "version": "INTEGER", "snapshot_id": "BIGINT", "signed_by": "VARCHAR",
+    "signed_at": "TIMESTAMP", "note": "VARCHAR", "accepted_errors": "BOOLEAN", "error_findings": "INTEGER",
+    "annex_file": "VARCHAR", "annex_sha256": "VARCHAR", "draft_file": "VARCHAR", "draft_sha256": "VARCHAR",
+}
+
+
+class LakeError(Exception):
+    """The lake cannot be read as asked (none yet, no such version), for the user."""
+
+
+def lake_dir(warehouse: str | Path) -> Path:
+    """Beside the working file, as an absolute path: the catalog records where its data lies."""
+    return Path(warehouse).resolve().parent / "lake"
+
+
+def catalog_path(warehouse: str | Path) -> Path:
+    return lake_dir(warehouse) / "catalog.sqlite"
+
+
+def extension_file(name: str) -> Path:
+    """The extension's binary for this DuckDB, as its package installed it."""
+    spec = importlib.util.find_spec(EXTENSIONS[name])
+    if spec is None or not spec.submodule_search_locations:
+        raise LakeError(f"the DuckDB extension package {EXTENSIONS[name]} is not installed (pip install -e .)")
+    path = Path(spec.submodule_search_locations[0]) / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    if not path.is_file():
+        raise LakeError(f"{path} is missing: the extension package does not match DuckDB {duckdb.__version__}")
+    return path
+
+
+def load_extensions(conn) -> None:
+    for name in EXTENSIONS:
+        conn.execute(f"LOAD '{extension_file(name)}'")
+
+
+def _create_catalog(catalog: Path) -> None:
+    """A new SQLite catalog in WAL mode (kept by the file): readers then never block the writer."""
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(catalog) as sqlite:
+        sqlite.execute("PRAGMA journal_mode=WAL")
+
+
+def attach(conn, warehouse: str | Path, *, read_only: bool, snapshot: int | None = None, name: str = LAKE) -> None:
+    """Attach the lake to `conn` as `name`: read-only (at `snapshot`, if given) or for writing."""
+    catalog = catalog_path(warehouse)
+    if read_only and not catalog.is_file():
+        raise LakeError(f"no versioned warehouse at {catalog} yet (materialize a quarter first)")
+    if not read_only and not catalog.is_file():
+        _create_catalog(catalog)
+    load_extensions(conn)
+    options = [f"DATA_PATH '{lake_dir(warehouse) / 'data'}/'"]
+    if not read_only:  # inlining small inserts into the catalog reserves the column name row_id, which lineage uses
+        options.append("DATA_INLINING_ROW_LIMIT 0")
+    if read_only:
+        options.append("READ_ONLY")
+    if snapshot is not None:
+        options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+    conn.execute(f"ATTACH 'ducklake:sqlite:{catalog}' AS {name} ({', '.join(options)})")
+
+
+def open_lake(warehouse: str | Path, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection whose default catalog is the lake (at `snapshot`, else the latest)."""
+    conn = duckdb.connect()
+    try:
+        attach(conn, warehouse, read_only=True, snapshot=snapshot)
+        conn.execute(f"USE {LAKE}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def reading(warehouse: str | Path, snapshot: int | None = None):
+    conn = open_lake(warehouse, snapshot)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def writing(conn, warehouse: str | Path):
+    """The lake attached to `conn` (the run's working connection, or a new one) for writing, detached after."""
+    attach(conn, warehouse, read_only=False)
+    try:
+        yield conn
+    finally:
+        conn.execute(f"DETACH {LAKE}")
+
+
+def _current_catalog(conn) -> str:
+    return conn.execute("SELECT current_database()").fetchone()[0]
+
+
+def versioned_tables(conn, catalog: str) -> list[str]:
+    """The tables of `catalog` that hold quarters, but the working file's own version records."""
+    return [t for (t,) in conn.execute(
+        "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_catalog = ? AND column_name = 'quarter' "
+        "AND table_schema = 'main' ORDER BY 1", [catalog]).fetchall()
+            if t not in NOT_VERSIONED and not t.endswith("_history")]
+
+
+def _columns(conn, catalog: str, table: str) -> dict[str, str]:
+    return dict(conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = ? AND table_schema = 'main' "
+        "AND table_name = ? ORDER BY ordinal_position", [catalog, table]).fetchall())
+
+
+def _copy_quarter(conn, source: str, table: str, quarter: str) -> None:
+    """Inside the lake's transaction: the lake's table holds exactly the quarter's rows of `source`'s."""
+    columns = _columns(conn, source, table)
+    existing = _columns(conn, LAKE, table)
+    if not existing:
+        listed = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+        conn.execute(f'CREATE TABLE {LAKE}."{table}" ({listed})')
+    for column, sql_type in columns.items():
+        if existing and column not in existing:  # a newer pipeline added a column: earlier versions read NULL
+            conn.execute(f'ALTER TABLE {LAKE}."{table}" ADD COLUMN "{column}" {sql_type}')
+    conn.execute(f'DELETE FROM {LAKE}."{table}" WHERE quarter = ?', [quarter])
+    conn.execute(f'INSERT INTO {LAKE}."{table}" BY NAME SELECT * FROM {source}."{table}" WHERE quarter = ?', [quarter])
+
+
+def _commit(conn, message: str, info: dict) -> int:
+    """Commit the open lake transaction with `info` as the snapshot's extra info; the snapshot's id."""
+    conn.execute(f"CALL ducklake_set_commit_message('{LAKE}', 'pipeline', ?, extra_info => ?)",
+                 [message, json.dumps(info, ensure_ascii=False, sort_keys=True)])
+    conn.execute("COMMIT")
+    return conn.execute(f"SELECT max(snapshot_id) FROM ducklake_snapshots('{LAKE}') WHERE commit_extra_info = ?",
+                        [json.dumps(info, ensure_ascii=False, sort_keys=True)]).fetchone()[0]
+
+
+def publish_version(conn, warehouse: str | Path, quarter: str, info: dict) -> int:
+    """Publish the quarter as it stands in the working file (`conn`'s default catalog) as one lake snapshot
+    carrying `info` (its version number, run, amendment, outputs' sha256); return the snapshot's id."""
+    source = _current_catalog(conn)
+    with writing(conn, warehouse):
+        written = versioned_tables(conn, source)
+        tables = sorted(set(written) | set(versioned_tables(conn, LAKE)) - {"signoffs"})
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for table in tables:
+                if table in written:
+                    _copy_quarter(conn, source, table, quarter)
+                else:  # a table this code no longer writes: the quarter's new version has none of it
+                    conn.execute(f'DELETE FROM {LAKE}."{table}" WHERE quarter = ?', [quarter])
+            record = {"kind": "version", "quarter": quarter, **info}
+            return _commit(conn, f"{quarter} version {info['version']}", record)
+        except BaseException:
+            _rollback(conn)
+            raise
+
+
+def _rollback(conn) -> None:
+    try:
+        conn.execute("ROLLBACK")
+    except duckdb.Error:  # already committed or never begun
+        pass
+
+
+VERSIONS_QUERY = f"""
+    SELECT CAST(json_extract_string(commit_extra_info, '$.version') AS INTEGER) AS version, snapshot_id,
+           snapshot_time, json_extract_string(commit_extra_info, '$.run_id') AS run_id,
+           CAST(json_extract_string(commit_extra_info, '$.amendment_of') AS INTEGER) AS amendment_of,
+           json_extract_string(commit_extra_info, '$.amend_reason') AS amend_reason,
+           json_extract_string(commit_extra_info, '$.annex_sha256') AS annex_sha256,
+           json_extract_string(commit_extra_info, '$.draft_sha256') AS draft_sha256
+    FROM ducklake_snapshots('{LAKE}')
+    WHERE json_extract_string(commit_extra_info, '$.kind') = 'version'
+      AND json_extract_string(commit_extra_info, '$.quarter') = ?
+    QUALIFY row_number() OVER (PARTITION BY version ORDER BY snapshot_id DESC) = 1
+    ORDER BY version"""
+
+
+def published_versions(conn, quarter: str) -> list[dict]:
+    """Every published version of the quarter (the latest snapshot of each number), oldest first."""
+    cursor = conn.execute(VERSIONS_QUERY, [quarter])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def ensure_signoffs(conn) -> None:
+    listed = ", ".join(f"{c} {t}" for c, t in SIGNOFFS_COLUMNS.items())
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {LAKE}.signoffs ({listed})")
+
+
+def record_signoff(conn, warehouse: str | Path, signoff: dict) -> int:
+    """Append a sign-off (its own snapshot); return the snapshot's id."""
+    with writing(conn, warehouse):
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            ensure_signoffs(conn)
+            conn.execute(f"INSERT INTO {LAKE}.signoffs ({', '.join(SIGNOFFS_COLUMNS)}) VALUES "
+                         f"({', '.join('?' for _ in SIGNOFFS_COLUMNS)})", [signoff.get(c) for c in SIGNOFFS_COLUMNS])
+            return _commit(conn, f"{signoff['quarter']} version {signoff['version']} signed by {signoff['signed_by']}",
+                           {"kind": "signoff", "quarter": signoff["quarter"], "version": signoff["version"],
+                            "signed_at": str(signoff["signed_at"])})
+        except BaseException:
+            _rollback(conn)
+            raise
+
+
+def current_signoff(conn, quarter: str) -> dict | None:
+    """The quarter's latest sign-off (the version that is signed now), or None."""
+    if not conn.execute(f"SELECT count(*) FROM information_schema.tables WHERE table_catalog = '{LAKE}' "
+                        "AND table_name = 'signoffs'").fetchone()[0]:
+        return None
+    cursor = conn.execute(f"SELECT * FROM {LAKE}.signoffs WHERE quarter = ? ORDER BY signed_at DESC, version DESC LIMIT 1",
+                          [quarter])
+    row = cursor.fetchone()
+    return dict(zip([d[0] for d in cursor.description], row)) if row else None
+
+
+def signoff_of(warehouse: str | Path, quarter: str) -> dict | None:
+    """The quarter's current sign-off, read from the lake (None when there is no lake yet)."""
+    if not catalog_path(warehouse).is_file():
+        return None
+    with reading(warehouse) as conn:
+        return current_signoff(conn, quarter)
+
+
+def resolve_version(warehouse: str | Path, quarter: str, wanted: str) -> dict:
+    """The published version `wanted` (a number, or `signed`) of the quarter, with its snapshot."""
+    with reading(warehouse) as conn:
+        versions = published_versions(conn, quarter)
+        signoff = current_signoff(conn, quarter)
+    if wanted == "signed":
+        if signoff is None:
+            raise LakeError(f"{quarter} has no signed version (python -m pipeline sign {quarter} --by NAME)")
+        number = signoff["version"]
+    else:
+        try:
+            number = int(wanted)
+        except ValueError:
+            raise LakeError(f"--version {wanted!r} is not a version number or `signed`") from None
+    found = next((v for v in versions if v["version"] == number), None)
+    if found is None:
+        listed = ", ".join(str(v["version"]) for v in versions) or "none"
+        raise LakeError(f"{quarter} has no published version {number} (published versions: {listed})")
+    if signoff is not None and signoff["version"] == number:
+        found = {**found, "snapshot_id": signoff["snapshot_id"], "signoff": signoff}
+    return found

@@ -1,0 +1,97 @@
+"""`python -m pipeline sql [--quarter Q --version N|signed] ["QUERY"]`: the auditors' read-only window.
+
+The query runs on the versioned warehouse (the lake), attached read-only, as the catalog `lake` and the
+default: `SELECT * FROM indicators WHERE quarter = '2020-Q2'`. With `--version` the lake is attached at that
+version's snapshot. Only reading statements are run; anything that writes (INSERT, COPY … TO, ATTACH, SET, …)
+is refused in one line. The result is printed as CSV. Without a query, a shell reads statements one by one.
+A reader never holds the working file, so runs go on while auditors read (`pipeline.lib.lake`).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import TextIO
+
+import duckdb
+
+from pipeline.lib import lake
+
+READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+BATCH = 10_000
+
+
+class SqlError(Exception):
+    """A query refused or failed, for the user."""
+
+
+def _connect(warehouse: str, quarter: str | None, version: str | None) -> duckdb.DuckDBPyConnection:
+    snapshot = lake.resolve_version(warehouse, quarter, version)["snapshot_id"] if version else None
+    return lake.open_lake(warehouse, snapshot)
+
+
+def reading_statements(query: str) -> list:
+    """The query's statements, when every one of them only reads; else a plain refusal."""
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise SqlError(f"the query does not parse: {_reason(exc)}") from None
+    if not statements:
+        raise SqlError("the query is empty")
+    for statement in statements:
+        if statement.type not in READING:
+            raise SqlError(f"refused: `sql` only reads (SELECT); a {statement.type.name} statement would change "
+                           "something, and the warehouse is read-only here")
+    return statements
+
+
+def _reason(exc: duckdb.Error) -> str:
+    return str(exc).splitlines()[0]
+
+
+def run_query(warehouse: str, query: str, out: TextIO, quarter: str | None = None, version: str | None = None,
+              conn: duckdb.DuckDBPyConnection | None = None) -> None:
+    """Run the reading `query` and write its result (of the last statement) as CSV to `out`."""
+    statements = reading_statements(query)
+    own = conn is None
+    conn = conn or _connect(warehouse, quarter, version)
+    try:
+        for statement in statements:
+            try:
+                cursor = conn.execute(statement)
+            except duckdb.Error as exc:
+                raise SqlError(f"the query failed: {_reason(exc)}") from None
+        writer = csv.writer(out)
+        writer.writerow([d[0] for d in cursor.description])
+        while rows := cursor.fetchmany(BATCH):
+            writer.writerows(rows)
+    finally:
+        if own:
+            conn.close()
+
+
+def interactive(warehouse: str, quarter: str | None, version: str | None) -> int:
+    """A read-only shell: one statement per line (or several lines ended by `;`), its result as CSV."""
+    conn = _connect(warehouse, quarter, version)
+    where = f"version {version} of {quarter}" if version else "the latest version of every quarter"
+    print(f"read-only SQL on {lake.catalog_path(warehouse)} ({where}); tables: "
+          + ", ".join(t for (t,) in conn.execute("SELECT table_name FROM information_schema.tables "
+                                                 "WHERE table_catalog = 'lake' ORDER BY 1").fetchall())
+          + ". End with Ctrl-D.", file=sys.stderr)
+    pending = ""
+    try:
+        while True:
+            try:
+                line = input(("sql> " if not pending else "...> ") if sys.stdin.isatty() else "")
+            except EOFError:
+                return 0
+            pending = f"{pending}\n{line}".strip()
+            if not pending or (not pending.endswith(";") and sys.stdin.isatty()):
+                continue
+            try:
+                run_query(warehouse, pending, sys.stdout, conn=conn)
+            except SqlError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+            pending = ""
+    finally:
+        conn.close()
