@@ -173,6 +173,14 @@ def cmd_sql(args) -> int:
     return 0
 
 
+def cmd_upgrade(args) -> int:
+    from pipeline.resources import warehouse_path
+    from pipeline.upgrade import upgrade
+
+    print(upgrade(Path(warehouse_path())))
+    return 0
+
+
 def cmd_check(args) -> int:
     from pipeline.check import check
 
@@ -254,6 +262,8 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="what the pipeline would make of files (or folders) before they go into raw/")
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.set_defaults(handler=cmd_check)
+    commands.add_parser("upgrade-warehouse", help="rewrite a warehouse of the code before the versioned warehouse "
+                        "(DuckDB 2.0) for this DuckDB, every table and version kept").set_defaults(handler=cmd_upgrade)
     commands.add_parser("latest-quarter", help="print the newest quarter folder under $RAW_DIR").set_defaults(handler=cmd_latest)
     commands.add_parser("release-stale-runs", help="fail runs whose process died and free their pool slots"
                         ).set_defaults(handler=cmd_release)
@@ -269,12 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.preflight import PreflightError
     from pipeline.signing import SignError
     from pipeline.sql import SqlError
+    from pipeline.upgrade import UpgradeError
 
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
     except (UserError, CheckError, ExplainError, HistoryError, LimitsError, PreflightError, LakeError, SignError,
-            SqlError) as exc:
+            SqlError, UpgradeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -101,6 +101,9 @@ def warehouse_problem(exc: Exception) -> str:
     text = str(exc)
     if "not a valid DuckDB database file" in text:
         return "the file is not a DuckDB database (another program's file? point WAREHOUSE_PATH elsewhere)"
+    if "newer version of DuckDB" in text:
+        return ("the file was written by a newer DuckDB (the pipeline before the versioned warehouse ran on DuckDB 2.0); "
+                "upgrade it once, every table and version kept: python -m pipeline upgrade-warehouse")
     if "Permission denied" in text or "Read-only file system" in text:
         return "no permission to write there (a read-only folder? choose a writable WAREHOUSE_PATH)"
     return text.removeprefix("IO Error: ")

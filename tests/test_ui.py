@@ -182,3 +182,63 @@ def test_exports_for_a_new_quarter_reach_a_running_ui_without_restart(dagster_ui
         time.sleep(1)
     else:
         pytest.fail(f"no run of {current} was requested after the reload")
+
+
+LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+
+
+def _graphql_with(url, query, variables):
+    import json
+
+    request = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query, "variables": variables}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request, timeout=30))["data"]
+
+
+def test_a_signed_quarter_launched_from_the_ui_fails_and_runs_with_the_amend_reason_tag(dagster_ui, tmp_path):
+    """After sign-off, Materialize all → 2020-Q2 fails at its first step with who signed and how to amend; the same
+    run launched with the tag amend_reason (what the launchpad's tags send) is a new version, an amendment."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from pipeline.lib import lake
+    from pipeline.signing import sign
+
+    url, env, _ = dagster_ui
+    warehouse = env["WAREHOUSE_PATH"]
+    sign(warehouse, str(Path(warehouse).parent / "outputs"), "2020-Q2", "Trần Thị Duyệt", None, accept_errors=True)
+    signed = lake.signoff_of(warehouse, "2020-Q2")["version"]  # the run and the backfill above made versions
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = _page(browser)
+        _open_materialize_all(page, url, ["2020-Q2"])
+        page.get_by_role("button", name="Launch 1 run").click()
+        toast = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))
+        expect(toast).to_be_visible(timeout=120_000)
+        short_id = re.search(r"[0-9a-f]{8}", toast.inner_text())[0]
+        page.goto(f"{url}/runs", wait_until="networkidle")
+        page.get_by_role("link", name=short_id).first.click()
+        expect(page.get_by_text("Failure", exact=True).first).to_be_visible(timeout=300_000)
+        expect(page.get_by_text(re.compile(f"2020-Q2 is signed: version {signed} of 2020-Q2 was signed by Trần Thị Duyệt"))
+               .first).to_be_visible()
+        page.screenshot(path=str(tmp_path / "run-refused.png"), full_page=True)
+        browser.close()
+    location = _graphql(url, "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }")
+    repository = location["repositoriesOrError"]["nodes"][0]
+    params = {"selector": {"repositoryLocationName": repository["location"]["name"], "repositoryName": repository["name"],
+                           "jobName": "quarterly_report"},
+              "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2020-Q2"},
+                                             {"key": "amend_reason", "value": "bổ sung tệp gửi muộn"}]}}
+    launched = _graphql_with(url, LAUNCH, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    status = f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}'
+    for _ in range(600):
+        if _graphql(url, status)["runOrError"]["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            break
+        time.sleep(1)
+    assert _graphql(url, status)["runOrError"]["status"] == "SUCCESS"
+    with lake.reading(warehouse) as conn:
+        latest = lake.published_versions(conn, "2020-Q2")[-1]
+        assert (latest["run_id"], latest["amendment_of"], latest["amend_reason"]) == (run_id, signed, "bổ sung tệp gửi muộn")
+        assert latest["version"] > signed and lake.current_signoff(conn, "2020-Q2")["version"] == signed
