@@ -71,7 +71,7 @@ def run_query(warehouse: str, query: str, out: TextIO, quarter: str | None = Non
 
 
 def interactive(warehouse: str, quarter: str | None, version: str | None) -> int:
-    """A read-only shell: one statement per line (or several lines ended by `;`), its result as CSV."""
+    """A read-only shell: each statement ended by `;` (the last one by the end of the input), its result as CSV."""
     conn = _connect(warehouse, quarter, version)
     where = f"version {version} of {quarter}" if version else "the latest version of every quarter"
     print(f"read-only SQL on {lake.catalog_path(warehouse)} ({where}); tables: "
@@ -84,14 +84,15 @@ def interactive(warehouse: str, quarter: str | None, version: str | None) -> int
             try:
                 line = input(("sql> " if not pending else "...> ") if sys.stdin.isatty() else "")
             except EOFError:
+                line = None
+            pending = f"{pending}\n{line or ''}".strip()
+            if pending and (line is None or pending.endswith(";")):
+                try:
+                    run_query(warehouse, pending, sys.stdout, conn=conn)
+                except SqlError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                pending = ""
+            if line is None:
                 return 0
-            pending = f"{pending}\n{line}".strip()
-            if not pending or (not pending.endswith(";") and sys.stdin.isatty()):
-                continue
-            try:
-                run_query(warehouse, pending, sys.stdout, conn=conn)
-            except SqlError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-            pending = ""
     finally:
         conn.close()

@@ -98,6 +98,19 @@ def _open_materialize_all(page, url, quarters):
     page.keyboard.press("Escape")
 
 
+def _launch_one_run_and_view_it(page, url, quarter):
+    """Materialize all… → the quarter → Launch 1 run, then the run's page from the toast's id."""
+    from playwright.sync_api import expect
+
+    _open_materialize_all(page, url, [quarter])
+    page.get_by_role("button", name="Launch 1 run").click()
+    toast = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))
+    expect(toast).to_be_visible(timeout=120_000)
+    short_id = re.search(r"[0-9a-f]{8}", toast.inner_text())[0]
+    page.goto(f"{url}/runs", wait_until="networkidle")
+    page.get_by_role("link", name=short_id).first.click()
+
+
 def _graphql(url, query):
     import json
 
@@ -113,13 +126,7 @@ def test_materialize_a_quarter_from_the_asset_graph(dagster_ui, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = _page(browser)
-        _open_materialize_all(page, url, ["2020-Q2"])
-        page.get_by_role("button", name="Launch 1 run").click()
-        toast = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))
-        expect(toast).to_be_visible(timeout=120_000)
-        short_id = re.search(r"[0-9a-f]{8}", toast.inner_text())[0]
-        page.goto(f"{url}/runs", wait_until="networkidle")
-        page.get_by_role("link", name=short_id).first.click()
+        _launch_one_run_and_view_it(page, url, "2020-Q2")
         expect(page.get_by_text("2020-Q2").first).to_be_visible()
         expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=300_000)
         page.screenshot(path=str(tmp_path / "run-success.png"), full_page=True)
@@ -211,13 +218,7 @@ def test_a_signed_quarter_launched_from_the_ui_fails_and_runs_with_the_amend_rea
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = _page(browser)
-        _open_materialize_all(page, url, ["2020-Q2"])
-        page.get_by_role("button", name="Launch 1 run").click()
-        toast = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))
-        expect(toast).to_be_visible(timeout=120_000)
-        short_id = re.search(r"[0-9a-f]{8}", toast.inner_text())[0]
-        page.goto(f"{url}/runs", wait_until="networkidle")
-        page.get_by_role("link", name=short_id).first.click()
+        _launch_one_run_and_view_it(page, url, "2020-Q2")
         expect(page.get_by_text("Failure", exact=True).first).to_be_visible(timeout=300_000)
         expect(page.get_by_text(re.compile(f"2020-Q2 is signed: version {signed} of 2020-Q2 was signed by Trần Thị Duyệt"))
                .first).to_be_visible()

@@ -1,18 +1,21 @@
 """Hash what users see of a warehouse, to show that a change of the internals changed none of it (issue 18).
 
-    python tools/hash_outputs.py WAREHOUSE [OUTPUTS_DIR] > hashes.json
+    python tools/hash_outputs.py WAREHOUSE [OUTPUTS_DIR] [--without-version-lines] > hashes.json
     python tools/hash_outputs.py --compare before.json after.json
 
 One sha256 per warehouse table (its rows sorted, every column but the internal ones below), per annex sheet
 (every cell's value) and per report draft (paragraphs, tables and comments' text). `versions` and the history
 tables' run ids and times differ on every run, so they are left out; provenance columns that exist only on
-one side of a change (`_raw`, `raw_id`) are dropped before hashing.
+one side of a change (`_raw`, `raw_id`) are dropped before hashing. `--without-version-lines` leaves out the line
+naming the version an output is made from (issue 26: under each annex sheet's title, under the draft's title), to
+compare outputs of code from before that line with outputs of code after it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import duckdb
 
 INTERNAL_COLUMNS = {"_raw", "raw_id"}
 RUN_SPECIFIC_TABLES = {"versions"}
+VERSION_LINE = re.compile(r"; số liệu quý [IV]+ năm \d{4}, phiên bản \d+.*\)$|^\(số liệu quý [IV]+ năm \d{4}, phiên bản \d+.*\)$")
 
 
 def table_hashes(warehouse: Path) -> dict[str, str]:
@@ -40,25 +44,33 @@ def table_hashes(warehouse: Path) -> dict[str, str]:
     return hashes
 
 
-def annex_hashes(outputs: Path) -> dict[str, str]:
+def annex_hashes(outputs: Path, without_version_lines: bool = False) -> dict[str, str]:
     import openpyxl
 
     hashes = {}
     for path in sorted(outputs.glob("*/phu-luc-*.xlsx")):
         book = openpyxl.load_workbook(path)
         for sheet in book.worksheets:
-            cells = [f"{c.coordinate}={c.value!r}" for row in sheet.iter_rows() for c in row if c.value is not None]
+            cells = [f"{c.coordinate}={_shown(c.value, without_version_lines)!r}" for row in sheet.iter_rows() for c in row
+                     if c.value is not None]
             hashes[f"annex/{path.parent.name}/{sheet.title}"] = _sha("\n".join(cells)) + f" ({len(cells)} cells)"
     return hashes
 
 
-def report_hashes(outputs: Path) -> dict[str, str]:
+def _shown(value, without_version_lines: bool):
+    """A text as compared: with or without the version line (for the annex: `…; số liệu …, phiên bản N)` -> `…)`)."""
+    if without_version_lines and isinstance(value, str):
+        return VERSION_LINE.sub(")", value) if value.startswith("(Kèm theo") else value
+    return value
+
+
+def report_hashes(outputs: Path, without_version_lines: bool = False) -> dict[str, str]:
     import docx
 
     hashes = {}
     for path in sorted(outputs.glob("*/bao-cao-*.docx")):
         document = docx.Document(str(path))
-        parts = [p.text for p in document.paragraphs]
+        parts = [p.text for p in document.paragraphs if not (without_version_lines and VERSION_LINE.match(p.text))]
         parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
         parts += [comment.text for comment in document.comments]
         hashes[f"report/{path.parent.name}"] = _sha("\n".join(parts)) + f" ({len(parts)} parts)"
@@ -79,12 +91,15 @@ def main(argv: list[str]) -> int:
         differences = compare(*(json.loads(Path(p).read_text()) for p in argv[1:]))
         print("\n".join(differences) or "identical")
         return 1 if differences else 0
+    without = "--without-version-lines" in argv
+    argv = [a for a in argv if a != "--without-version-lines"]
     if len(argv) not in (1, 2):
         print(__doc__.strip().splitlines()[0], file=sys.stderr)
         return 2
     warehouse = Path(argv[0])
     outputs = Path(argv[1]) if len(argv) == 2 else warehouse.parent / "outputs"
-    print(json.dumps(table_hashes(warehouse) | annex_hashes(outputs) | report_hashes(outputs), indent=1, ensure_ascii=False))
+    print(json.dumps(table_hashes(warehouse) | annex_hashes(outputs, without) | report_hashes(outputs, without), indent=1,
+                     ensure_ascii=False))
     return 0
 
 
