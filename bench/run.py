@@ -26,7 +26,7 @@ BIN = Path(sys.executable).parent
 QUARTER = "2020-Q2"
 BEFORE_VERSIONS = "67f9c20"  # main before issue 26 (sign-off, archive, DuckLake): the baseline of its costs
 STAGES = {"ingest": ("ingest_", "raw_files"), "reconcile": ("reconciliation", "findings"),
-          "indicators": ("indicators",), "annex": ("annex",)}
+          "indicators": ("indicators",), "annex": ("annex",), "publish a version": ("warehouse_version",)}
 
 
 def measured(cmd: list[str], env: dict) -> tuple[float, float, str]:

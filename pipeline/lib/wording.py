@@ -27,6 +27,8 @@ def quarter_words(quarter: str) -> str:
 def edition_words(quarter: str, edition: dict) -> str:
     """The version an output is made from, as it prints: `số liệu phiên bản 2`, or for an amendment `số liệu
     phiên bản 3, sửa đổi phiên bản 2 đã ký (lý do: …)`."""
+    if edition.get("version") is None:
+        return f"số liệu {quarter_words(quarter)}, chưa có phiên bản"
     words = f"số liệu {quarter_words(quarter)}, phiên bản {edition['version']}"
     if edition.get("amendment_of"):
         words += f", sửa đổi phiên bản {edition['amendment_of']} đã ký (lý do: {edition['amend_reason']})"
