@@ -324,8 +324,9 @@ def test_sql_reads_any_version_as_csv_and_refuses_to_write(amended, monkeypatch,
     code, _, err = cli(monkeypatch, capsys, env, "sql", "--version", "1", "SELECT 1")
     assert code == 2 and "--quarter" in err
     shell = subprocess.run([sys.executable, "-m", "pipeline", "sql"], cwd=ROOT, env=env, capture_output=True, text=True,
-                           input="SELECT count(*) AS versions FROM ducklake_snapshots('lake') WHERE commit_message LIKE\n"
-                                 "'2020-Q2 version%';\nDROP TABLE findings;\nSELECT 'still here' AS answer;\n", timeout=120)
+                           input="SELECT count(*) AS versions FROM ducklake_snapshots('lake')\n"
+                                 "WHERE json_extract_string(commit_extra_info, '$.kind') = 'version' AND commit_message LIKE '2020-Q2%';\n"
+                                 "DROP TABLE findings;\nSELECT 'still here' AS answer;\n", timeout=120)
     assert shell.returncode == 0 and shell.stdout.splitlines() == ["versions", "2", "answer", "still here"]
     assert "refused" in shell.stderr and "read-only SQL on" in shell.stderr
 
