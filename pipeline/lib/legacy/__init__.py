@@ -1,0 +1,141 @@
+"""Legacy 8-bit Vietnamese text (TCVN3, VNI-Windows) read as the Unicode it stands for.
+
+Before Unicode (TCVN 6909:2001) became the rule, text was typed with a font whose glyphs sat on Windows-1252 code
+points: a workbook keeps those characters ("Së Th«ng tin" in .VnTime, "Sôû Thoâng tin" in VNI-Times). The tables
+are data (`encodings.toml`, with their sources); this module decodes, encodes (for the sample generator and the
+tests) and recognizes such text:
+
+- by the cell's font, when the file records it (`encoding_of_font`);
+- without one, by the text itself (`guess_encoding`): every character is one Windows-1252 has, the words that hold
+  the encoding's characters are not Vietnamese as they stand, and read in the encoding at least half of them are
+  valid Vietnamese syllables (`pipeline.lib.legacy.syllables`), more than before. Unicode Vietnamese, English,
+  codes, numbers, e-mail addresses and names such as Müller or café stay as they are.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline.lib.legacy.syllables import is_common_syllable, is_syllable
+
+TABLES = tomllib.loads((Path(__file__).with_name("encodings.toml")).read_text(encoding="utf-8"))
+TCVN3, VNI = "TCVN3", "VNI"
+TCVN3_CAPITALS = "TCVN3 capitals"  # the capitals-only fonts: the same code points, drawn as capitals
+
+_TCVN3 = TABLES["tcvn3"]["letters"]
+_VNI_LETTERS = TABLES["vni"]["letters"]
+_VNI_MARKS = {mark: "".join(unicodedata.lookup(name) for name in names) for mark, names in TABLES["vni"]["marks"].items()}
+_FONT_PATTERNS = [(re.compile(TABLES["tcvn3"]["capitals_fonts"], re.I), TCVN3_CAPITALS),
+                  (re.compile(TABLES["tcvn3"]["fonts"], re.I), TCVN3), (re.compile(TABLES["vni"]["fonts"], re.I), VNI)]
+_CHARACTERS = {TCVN3: set(_TCVN3), VNI: set(_VNI_LETTERS) | set(_VNI_MARKS)}
+_MARKABLE = set("aeiouyAEIOUYơưƠƯâêôÂÊÔăĂ")  # a VNI mark applies to a vowel before it; elsewhere it is a letter of its own
+TONES = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
+
+
+def encoding_of_font(font: str | None) -> str | None:
+    """TCVN3, TCVN3 capitals or VNI for a legacy font's name (`.VnTime`, `.VnArialH`, `VNI-Times`), else None."""
+    if not font:
+        return None
+    name = font.strip().strip("'\"")
+    return next((encoding for pattern, encoding in _FONT_PATTERNS if pattern.search(name)), None)
+
+
+def decode(text: str, encoding: str) -> str:
+    """The Unicode (NFC) that `text`, typed in a font of `encoding`, stands for."""
+    if encoding in (TCVN3, TCVN3_CAPITALS):
+        decoded = "".join(_TCVN3.get(ch, ch) for ch in text)
+        return unicodedata.normalize("NFC", decoded.upper() if encoding == TCVN3_CAPITALS else decoded)
+    out: list[str] = []
+    for ch in text:
+        if ch in _VNI_MARKS and out and unicodedata.normalize("NFD", out[-1])[0] in _MARKABLE:
+            out[-1] = unicodedata.normalize("NFC", out[-1] + _VNI_MARKS[ch])
+        else:
+            out.append(_VNI_LETTERS.get(ch, ch))
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+@lru_cache(maxsize=1)
+def _encoders() -> tuple[dict[str, str], dict[str, str]]:
+    """Unicode letter -> TCVN3 characters, and -> VNI characters, built from the same tables."""
+    tcvn3 = {letter: held for held, letter in _TCVN3.items()}
+    vni = {letter: held for held, letter in _VNI_LETTERS.items()}
+    marks = {combining: held for held, combining in _VNI_MARKS.items() if held.islower()}
+    for base in "aeiouyAEIOUY" + "ơưƠƯ":
+        for combining, held in marks.items():
+            letter = unicodedata.normalize("NFC", base + combining)
+            if len(letter) == 1 and letter not in vni:
+                vni[letter] = vni.get(base, base) + (held.upper() if base.isupper() else held)
+    return tcvn3, vni
+
+
+def encode(text: str, encoding: str) -> str:
+    """`text` as a font of `encoding` stores it (what an agency's old template holds); TCVN3 capitals with a tone
+    exist only in the capitals-only fonts: encode such text with TCVN3_CAPITALS (from its small letters)."""
+    tcvn3, vni = _encoders()
+    text = unicodedata.normalize("NFC", text)
+    if encoding == TCVN3_CAPITALS:
+        text = text.lower()
+    table = tcvn3 if encoding in (TCVN3, TCVN3_CAPITALS) else vni
+    missing = sorted({ch for ch in text if not ch.isascii() and ch not in table})
+    if missing:
+        raise ValueError(f"{encoding} has no code for {''.join(missing)!r}")
+    return "".join(table.get(ch, ch) for ch in text)
+
+
+def _words(text: str, characters: set[str]) -> list[str]:
+    """The runs of letters (and of the encoding's characters, which are punctuation in Unicode: `§` is Đ)."""
+    words, current = [], []
+    for ch in text:
+        if ch.isalpha() or ch in characters:
+            current.append(ch)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return words
+
+
+def guess_encoding(text: str) -> str | None:
+    """The legacy encoding `text` is in, judged from the text alone (no font recorded), or None."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:  # a character no 8-bit font has: the text is Unicode
+        return None
+    best, score = None, (0, 0)
+    for encoding in (TCVN3, VNI):
+        legacy = [w for w in _words(text, _CHARACTERS[encoding]) if not w.isascii()]
+        if not legacy:
+            continue
+        before = sum(is_syllable(w) for w in legacy)
+        decoded = _words(decode(" ".join(legacy), encoding), set())
+        after = sum(is_syllable(w) for w in decoded)
+        candidate = (after - before, sum(is_common_syllable(w) for w in decoded))  # ties: the commoner reading
+        if after > before and 2 * after >= len(legacy) and candidate > score:
+            best, score = encoding, candidate
+    return best
+
+
+def converted(text: str, font: str | None = None) -> tuple[str, str] | None:
+    """(the Unicode text, the encoding) when `text` is legacy text, by its font or else by its characters; None
+    when it is not. Text with a character no 8-bit font has is never converted, whatever its font says."""
+    if text.isascii():
+        return None
+    encoding = encoding_of_font(font)
+    if encoding is not None:
+        try:
+            text.encode("cp1252")
+        except UnicodeEncodeError:
+            return None
+    else:
+        encoding = guess_encoding(text)
+    if encoding is None:
+        return None
+    result = decode(text, encoding)
+    return (result, encoding) if result != text else None

@@ -1,0 +1,109 @@
+"""Legacy Vietnamese text (issue 29): the conversion tables checked against independent forms, every syllable round
+trip, and no false conversion."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import unicodedata
+
+import pytest
+
+from pipeline.lib import legacy
+from pipeline.lib.legacy import TCVN3, TCVN3_CAPITALS, VNI, converted, decode, encode, encoding_of_font, guess_encoding
+from pipeline.lib.legacy.syllables import every_syllable, is_syllable
+
+LETTER_PARTS = {"BREVE": "\u0306", "CIRCUMFLEX": "\u0302", "HORN": "\u031b", "GRAVE": "\u0300", "ACUTE": "\u0301",
+                "HOOK ABOVE": "\u0309", "TILDE": "\u0303", "DOT BELOW": "\u0323"}
+
+
+def composed_from_name(letter: str) -> str:
+    """The letter rebuilt from its Unicode name: `LATIN SMALL LETTER A WITH CIRCUMFLEX AND ACUTE` -> a + ̂ + ́ (NFC);
+    `D WITH STROKE` is đ itself."""
+    name = unicodedata.name(letter)
+    if "STROKE" in name:
+        return "đ" if "SMALL" in name else "Đ"
+    base, _, marks = name.removeprefix("LATIN ").partition(" WITH ")
+    char = base.split()[-1]
+    char = char.lower() if "SMALL" in base else char
+    combining = "".join(LETTER_PARTS[part] for part in marks.split(" AND ")) if marks else ""
+    return unicodedata.normalize("NFC", char + combining)
+
+
+@pytest.mark.skipif(shutil.which("iconv") is None, reason="glibc's iconv is not installed")
+def test_every_tcvn3_letter_is_what_glibc_reads_in_tcvn_5712():
+    table = legacy.TABLES["tcvn3"]["letters"]
+    held = "".join(table)
+    bytes_ = held.encode("cp1252")
+    glibc = subprocess.run(["iconv", "-f", "TCVN5712-1", "-t", "UTF-8"], input=bytes_, capture_output=True, check=True)
+    assert unicodedata.normalize("NFC", glibc.stdout.decode()) == "".join(table.values())
+
+
+def test_every_tcvn3_letter_matches_its_unicode_name():
+    for held, letter in legacy.TABLES["tcvn3"]["letters"].items():
+        assert composed_from_name(letter) == letter, (held, letter)
+        assert decode(held, TCVN3) == letter
+
+
+def test_every_vni_letter_and_mark_matches_the_unicode_names_of_its_parts():
+    for held, letter in legacy.TABLES["vni"]["letters"].items():
+        assert composed_from_name(letter) == letter and decode(held, VNI) == letter
+    for mark, names in legacy.TABLES["vni"]["marks"].items():
+        for base in ("a", "e", "o", "ô", "ö") if "BREVE" not in names[0] else ("a",):
+            if "CIRCUMFLEX" in names[0] and base in ("ô", "ö"):
+                continue
+            unicode_base = decode(base, VNI)
+            expected = unicodedata.normalize("NFC", unicode_base + "".join(unicodedata.lookup(n) for n in names))
+            got = decode(base + mark, VNI)
+            assert got == expected and composed_from_name(got) == got, (base, mark)
+
+
+def test_the_spec_examples_read_as_the_unicode_they_stand_for():
+    assert converted("Së Th«ng tin") == ("Sở Thông tin", TCVN3)
+    assert converted("Sôû Thoâng tin") == ("Sở Thông tin", VNI)
+    assert decode("së th«ng tin", TCVN3_CAPITALS) == "SỞ THÔNG TIN"
+
+
+@pytest.mark.parametrize("encoding", [TCVN3, VNI, TCVN3_CAPITALS])
+def test_every_syllable_round_trips_in_each_encoding(encoding):
+    syllables = every_syllable()
+    assert len(syllables) > 15_000
+    for syllable in syllables:
+        expected = syllable.upper() if encoding == TCVN3_CAPITALS else syllable
+        assert decode(encode(syllable, encoding), encoding) == expected, syllable
+        assert decode(encode(syllable.capitalize(), VNI), VNI) == syllable.capitalize() if encoding == VNI else True
+
+
+@pytest.mark.parametrize("encoding", [TCVN3, VNI])
+def test_without_a_font_the_text_itself_names_its_encoding(encoding):
+    """Every syllable that a legacy encoding spells with characters of its own is recognized in a phrase."""
+    missed = []
+    for syllable in every_syllable():
+        held = encode(f"{syllable} thông tin", encoding)
+        if guess_encoding(held) != encoding:
+            missed.append(syllable)
+    assert not missed, missed[:20]
+
+
+@pytest.mark.parametrize("text", [
+    "Sở Thông tin và Truyền thông", "Hà Nội", "Tháng 6", "Hoà", "Cà Mau", "Ủy ban nhân dân", "Müller", "café",
+    "José Müller", "naïve façade", "résumé", "UBND", "QĐ-UBND", "12.345", "1.626", "abc@travinh.gov.vn",
+    "2020-Q2", "Điện tử", "Có", "Không", "x", "Trực tuyến", "Giấy", "Ký số", "iOffice", "VNPT-iGate", "Ngoài giờ",
+    "Tây Ninh", "Bà Rịa", "Tân Phú", "Nguyễn Thị Á", "ÁNH", "ĐÀ NẴNG", "Ông Văn Bá", "Á Châu", "Thái Bình",
+])
+def test_unicode_english_codes_and_latin_names_are_never_converted(text):
+    assert converted(text) is None
+
+
+def test_a_font_is_the_first_sign():
+    assert encoding_of_font(".VnTime") == TCVN3 and encoding_of_font(".VnArial") == TCVN3
+    assert encoding_of_font(".VnTimeH") == TCVN3_CAPITALS and encoding_of_font(".VnArialH") == TCVN3_CAPITALS
+    assert encoding_of_font("VNI-Times") == VNI and encoding_of_font("VNI-Helve") == VNI
+    assert encoding_of_font("Times New Roman") is None and encoding_of_font(None) is None
+    assert converted("Hµ Néi", ".VnTime") == ("Hà Nội", TCVN3)
+    assert converted("Ngoài giờ", ".VnTime") is None  # ờ is in no 8-bit font: Unicode whatever the font says
+
+
+def test_is_syllable_takes_either_tone_placement_and_any_case():
+    assert is_syllable("hòa") and is_syllable("hoà") and is_syllable("THUỶ") and is_syllable("thủy")
+    assert not is_syllable("Müller") and not is_syllable("hoàà")
