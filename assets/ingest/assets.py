@@ -20,7 +20,14 @@ from assets.ingest.staging import StagedTable, ensure_tables, stage_cells
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.isolation import LimitsError
 from pipeline.lib.signoff import refuse_if_signed
-from pipeline.lib.staging import SourceResult, stage_source, staging_columns, staging_descriptions
+from pipeline.lib.staging import (
+    LEGACY_TEXT_COLUMNS,
+    LEGACY_TEXT_TABLE,
+    SourceResult,
+    stage_source,
+    staging_columns,
+    staging_descriptions,
+)
 from pipeline.lib.tablespecs import SOURCES, TableSpec
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_rows, table_exists, transaction
 from pipeline.lib.wording import number
@@ -141,7 +148,7 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
                 ))
             ensure_tables(conn, specs, staging_columns)
             for table, columns in ((STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS), ("file_loads", FILE_LOADS_COLUMNS),
-                                   ("table_loads", TABLE_LOADS_COLUMNS)):
+                                   ("table_loads", TABLE_LOADS_COLUMNS), (LEGACY_TEXT_TABLE, LEGACY_TEXT_COLUMNS)):
                 ensure_table(conn, table, columns)
             with transaction(conn):
                 staged = stage_cells(conn, specs, quarter, quarter_window(quarter), result.cells, registry, staging_columns)
@@ -156,6 +163,9 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
                 replace_rows(conn, "file_loads", FILE_LOADS_COLUMNS, _file_loads(quarter, source, result),
                              {"quarter": quarter, "source": source})
                 replace_rows(conn, "table_loads", TABLE_LOADS_COLUMNS, loads, {"quarter": quarter, "source": source})
+                replace_rows(conn, LEGACY_TEXT_TABLE, LEGACY_TEXT_COLUMNS,
+                             pd.DataFrame(result.legacy, columns=list(LEGACY_TEXT_COLUMNS)[2:]).assign(quarter=quarter, source=source),
+                             {"quarter": quarter, "source": source})
         # one message for all files: each log line is an event written to the instance's storage
         lines = [f"{source}: {relative} unchanged since it was last parsed (same sha256): not re-parsed"
                  for relative in result.reused]

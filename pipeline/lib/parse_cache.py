@@ -13,11 +13,12 @@ import os
 import pickle
 from pathlib import Path
 
-from pipeline.lib import reader, tablespecs, text, values
+from pipeline.lib import legacy, reader, tablespecs, text, values
 from pipeline.lib.reader import FileResult, sha256_of
 
 READER_VERSION = hashlib.sha256(b"".join(
     p.read_bytes() for p in [*sorted(Path(reader.__file__).parent.glob("*.py")),
+                             *sorted(Path(legacy.__file__).parent.glob("*.*")),
                              *(Path(m.__file__) for m in (tablespecs, values, text))]
 )).hexdigest()[:16]
 

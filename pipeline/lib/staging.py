@@ -20,9 +20,13 @@ from pipeline.lib.isolation import ReaderLimits, ReadJob, read_isolated
 from pipeline.lib.parse_cache import ParseCache
 from pipeline.lib.reader import IGNORED_NAME_REASON, FileResult, is_ignored_name
 from pipeline.lib.reader.distinct import raw_schema
+from pipeline.lib.reader.rows import column_letter
 from pipeline.lib.tablespecs import TableSpec
 from pipeline.lib.values import DUCKDB_TYPES
 
+LEGACY_TEXT_TABLE = "raw_legacy_text"
+LEGACY_TEXT_COLUMNS = {"quarter": "VARCHAR", "source": "VARCHAR", "_file": "VARCHAR", "_sha256": "VARCHAR", "_sheet": "VARCHAR",
+                       "_row": "INTEGER", "_column": "VARCHAR", "encoding": "VARCHAR", "held": "VARCHAR", "text": "VARCHAR"}
 PROVENANCE = {
     "_file": "VARCHAR", "_sha256": "VARCHAR", "_sheet": "VARCHAR", "_row": "INTEGER",
     "_is_total": "BOOLEAN", "raw_id": "BIGINT",
@@ -70,6 +74,7 @@ class SourceResult:
     findings: list[Finding] = field(default_factory=list)
     loaded_sheets: dict[str, int] = field(default_factory=dict)
     reused: list[str] = field(default_factory=list)  # files whose content was unchanged: not re-parsed
+    legacy: list[dict] = field(default_factory=list)  # cells in a legacy encoding: as the file held them, as read
 
 
 def list_source_files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -110,6 +115,9 @@ def stage_source(quarter_dir: Path, source: str, specs: tuple[TableSpec, ...], c
     for relative, file_result in read_source_files(quarter_dir, files, source, specs, cache_dir, result.reused):
         result.files.append(file_result)
         result.findings.extend(file_result.findings)
+        result.legacy += [{"_file": relative, "_sha256": file_result.sha256, "_sheet": c.sheet, "_row": c.row + 1,
+                           "_column": column_letter(c.column), "encoding": c.encoding, "held": c.held, "text": c.text}
+                          for c in file_result.legacy]
         for table, cells in file_result.tables.items():
             if cells.num_rows:
                 parts[table].append((cells, relative, file_result.sha256))

@@ -90,6 +90,13 @@ def is_syllable(word: str) -> bool:
     decomposed = unicodedata.normalize("NFD", word.lower())
     if sum(ch in TONES[1:] for ch in decomposed) > 1:
         return False
+    base = ""
+    for ch in decomposed:  # a mark sits on a vowel only: ñ or ç are no Vietnamese letters
+        if unicodedata.combining(ch):
+            if base not in "aeiouy" or not base:
+                return False
+        else:
+            base = ch
     return _strip_tone(word.lower()) in _toneless()
 
 

@@ -12,10 +12,11 @@ import pyarrow as pa
 from pipeline.lib.findings import Finding
 from pipeline.lib.reader.formats import detect_format, load_sheets
 from pipeline.lib.reader.headers import find_header
+from pipeline.lib.reader.legacy_cells import Converted, LegacyCells
 from pipeline.lib.reader.rows import extract_rows
 from pipeline.lib.reader.sheets import RawSheet, UnreadableFile
 from pipeline.lib.tablespecs import TableSpec
-from pipeline.lib.wording import quoted
+from pipeline.lib.wording import number, quoted
 
 
 def read_file(path: Path, relative: str, source: str, specs: tuple[TableSpec, ...]) -> FileResult:
@@ -29,10 +30,25 @@ def read_file(path: Path, relative: str, source: str, specs: tuple[TableSpec, ..
             sheet.drain()
     except UnreadableFile as exc:  # the whole file is refused, even if some sheets were read
         return rejected_result(path, relative, source, str(exc), result.sha256, result.format)
+    if result.legacy:
+        result.findings.append(legacy_finding(result, source))
     if not result.tables:
         result.outcome = "rejected" if any(f.severity == "error" for f in result.findings) else "ignored"
         result.reason = "không có bảng nào của thư mục này" if result.outcome == "ignored" else "không nạp được trang tính nào"
     return result
+
+
+def legacy_finding(result: FileResult, source: str) -> Finding:
+    """The `info` finding of a file holding legacy text: the encodings, the sheets, the number of cells."""
+    encodings = sorted({LEGACY_NAMES[c.encoding] for c in result.legacy})
+    sheets = list(dict.fromkeys(c.sheet for c in result.legacy))
+    return Finding("legacy_encoding", "info", source,
+                   f"{number(len(result.legacy))} ô chữ gõ bằng bảng mã cũ {' và '.join(encodings)} (trang tính "
+                   f"{', '.join(quoted(s) for s in sheets)}) đã được đọc thành chữ Unicode trước khi đối chiếu; "
+                   "nên đề nghị đơn vị gửi tệp dùng bảng mã Unicode (TCVN 6909:2001)", result.path)
+
+
+LEGACY_NAMES = {"TCVN3": "TCVN3 (ABC)", "TCVN3 capitals": "TCVN3 (ABC)", "VNI": "VNI-Windows"}
 
 
 def rejected_result(path: Path, relative: str, source: str, reason: str, sha256: str | None = None,
@@ -47,7 +63,8 @@ def rejected_result(path: Path, relative: str, source: str, reason: str, sha256:
 
 def _read_sheet(sheet: RawSheet, result: FileResult, source: str, specs: tuple[TableSpec, ...]) -> None:
     relative = result.path
-    match = find_header(sheet.head, specs)
+    legacy = LegacyCells(sheet.name, sheet.fonts)
+    match = find_header(legacy.rows(sheet.head), specs)
     if match is None:
         state = "trang tính ẩn" if not sheet.visible else "trang tính"
         result.findings.append(Finding(
@@ -63,7 +80,8 @@ def _read_sheet(sheet: RawSheet, result: FileResult, source: str, specs: tuple[T
             relative, sheet.name, match.row_index + 1, table=match.spec.name,
         ))
         return
-    cells = extract_rows(sheet, match)
+    cells = extract_rows(sheet, match, legacy)
+    result.legacy += list(legacy.found.values())
     earlier = result.tables.get(match.spec.name)
     result.tables[match.spec.name] = cells if earlier is None else pa.concat_tables([earlier, cells])
     result.loaded_sheets.setdefault(match.spec.name, []).append(sheet.name)
@@ -82,6 +100,7 @@ class FileResult:
     loaded_sheets: dict[str, list[str]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     rows_read: int = 0  # record rows found (staging refuses those whose cells do not type)
+    legacy: list[Converted] = field(default_factory=list)  # cells in a legacy encoding, read as Unicode
     outcome: str = "loaded"  # loaded | ignored | rejected
     reason: str | None = None
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 from pipeline.lib.reader import sheets
 from pipeline.lib.reader.distinct import CELL, WHITESPACE, Distinct, TextColumn, chunk_column, raw_cells, raw_schema
 from pipeline.lib.reader.headers import HeaderMatch, _is_column_number_row, _label_key
+from pipeline.lib.reader.legacy_cells import LegacyCells
 from pipeline.lib.reader.sheets import RawSheet
 
 TOTAL_MARKERS = {"tổng cộng", "tổng", "cộng", "tổng số"}
@@ -45,21 +46,23 @@ class _Block:
     totals: list[bool]
 
 
-def extract_rows(sheet: RawSheet, match: HeaderMatch) -> pa.Table:
+def extract_rows(sheet: RawSheet, match: HeaderMatch, legacy: LegacyCells | None = None) -> pa.Table:
     """The records below a matched header as the raw layer holds them: for each column of the spec, each
     cell as `{text, type}` (`raw_cells`), and each row's `_sheet`, `_row` (as Excel shows it) and
     `_is_total`.
 
     The sheet is read in chunks of rows; each chunk is turned into columns and classified column-wise
     (blank, total, signature: each distinct cell value looked at once), so a large sheet is never held
-    whole in Python objects and no Python runs per cell. Consumes the sheet up to the end of the table."""
+    whole in Python objects and no Python runs per cell. Consumes the sheet up to the end of the table. Text in a
+    legacy encoding is converted first (`legacy`), so totals, signatures and the raw layer read it as Unicode."""
+    legacy = legacy or LegacyCells(sheet.name)
     spec = match.spec
     start = match.row_index + spec.header_rows
     if start < len(sheet.head) and _is_column_number_row(sheet.head[start]):
         start += 1
     blocks = []
     for first, rows in sheet.chunks(start, sheets.CHUNK_ROWS):
-        block, stopped = _classify(first, rows, match)
+        block, stopped = _classify(first, rows, match, legacy)
         blocks.append(_raw_block(sheet.name, match, block))
         if stopped:
             break
@@ -75,7 +78,7 @@ def _reads_total(value: Any) -> bool:
 _TOTAL_CANDIDATE = f'^{WHITESPACE}*[TtCc]'  # what `_reads_total` looks at first, for Arrow
 
 
-def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_Block, bool]:
+def _classify(first: int, rows: list[list[Any]], match: HeaderMatch, legacy: LegacyCells) -> tuple[_Block, bool]:
     """The rows (the first at 0-based index `first`) holding a record, and whether the table ended in
     them (at a total row, kept last by the tables that keep it, or at the signature block). Blank rows
     and lines holding no required value are skipped. A total marker in the first or a name cell ends
@@ -83,7 +86,8 @@ def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_B
     whatever its text says (only an incomplete row can be the signature block)."""
     spec = match.spec
     count = len(rows)
-    columns = [chunk_column(column) for column in itertools.zip_longest(*rows)]  # short rows end in None
+    columns = [legacy.column(chunk_column(column), index, first)  # short rows end in None
+               for index, column in enumerate(itertools.zip_longest(*rows))]
     width = len(columns)
     blank = [column.blank() for column in columns]
     nothing, everything = np.zeros(count, dtype=bool), np.ones(count, dtype=bool)
@@ -105,7 +109,7 @@ def _classify(first: int, rows: list[list[Any]], match: HeaderMatch) -> tuple[_B
     for p in np.flatnonzero(live & any_empty):  # only an incomplete row can be the signature block
         if p >= stop:
             break
-        if _is_signature_row(rows[p]):
+        if _is_signature_row(legacy.rows([rows[p]], first + int(p), record=False)[0]):
             stop = int(p)
             break
     keep = live & ~holds_nothing

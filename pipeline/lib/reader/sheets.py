@@ -4,7 +4,7 @@ then the rest as they are iterated; and the limits no export exceeds."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from pipeline.lib.wording import quoted
@@ -31,11 +31,13 @@ class RawSheet:
     visible: bool
     head: list[list[Any]]
     rest: Iterator[list[Any]]
+    fonts: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) -> a legacy font, where recorded
 
     @classmethod
-    def from_rows(cls, name: str, visible: bool, rows: Iterable[list[Any]]) -> "RawSheet":
+    def from_rows(cls, name: str, visible: bool, rows: Iterable[list[Any]],
+                  fonts: dict[tuple[int, int], str] | None = None) -> "RawSheet":
         rows = iter(rows)
-        return cls(name, visible, list(itertools.islice(rows, HEAD_ROWS)), rows)
+        return cls(name, visible, list(itertools.islice(rows, HEAD_ROWS)), rows, fonts or {})
 
     def chunks(self, start: int, size: int) -> Iterator[tuple[int, list[list[Any]]]]:
         """(0-based index of the first row, up to `size` rows) from row `start` (within the head) on;
