@@ -126,7 +126,8 @@ def test_every_variant_names_its_rule_and_every_rule_of_the_spec_has_a_variant()
                "extra columns may be present", "total row (first cell or the name cell", "blank rows",
                "a signature block", "Numbers: real numbers, or text with Vietnamese separators", "Dates: real dates",
                "Text: NFC or NFD", "non-breaking and repeated spaces", "both tone-mark placements", "Yes/no columns",
-               "instructions", "hidden helper sheets", "empty sheets", "split over several files or sheets"]
+               "instructions", "hidden helper sheets", "empty sheets", "split over several files or sheets",
+               "Text in a legacy 8-bit Vietnamese encoding", "one sheet may mix them with Unicode"]
     assert [p for p in phrases if not any(p in v.rule for v in VARIANTS)] == []
     formats = {v.id for v in VARIANTS if v.id.split("-named-")[0] in ("xlsx", "xls", "html")}
     assert len(formats) == 8  # each format under each name, but the plain form itself
@@ -136,6 +137,8 @@ END_TO_END = [
     ("xls-named-xlsx", "title-10", "columns-rotated", "signature-another-place-and-a-deputy", "dates-Excel-serial-numbers"),
     ("html-named-xlsx", "header-old-tones", "text-nfd", "total-1-upper-in-name-cell-text", "yes-no-x-blank"),
     ("split-files-later-first", "column-numbers-plain", "sheet-hidden-helper", "header-line-breaks", "text-spaces"),
+    ("legacy-tcvn3-xls",),
+    ("legacy-vni-html",),
 ]
 
 

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from pipeline.lib import legacy
 from pipeline.lib.tablespecs import TABLES, TableSpec
 from pipeline.lib.text import text_key
 from pipeline.sample.writers import Sheet
@@ -162,6 +163,43 @@ def _old_tones(text: Any) -> Any:
     return text
 
 
+def _legacy_text(value: Any, encoding: str) -> Any:
+    """Text as an agency's old template holds it in a legacy font: the tone where such templates put it (`Uỷ`), and
+    a capital with a tone, which TCVN3's ordinary fonts lack, typed small (the capitals-only fonts are for titles)."""
+    if not isinstance(value, str) or value.isascii():
+        return value
+    text = _old_tones(value)
+    return legacy.encode("".join(ch if legacy.encodable(ch, encoding) else ch.lower() for ch in text), encoding)
+
+
+def _legacy(encoding: str, fmt: str, data: bool = True) -> Callable[[ExportFile], list[ExportFile]]:
+    """Every text of the export in a legacy encoding (the title in the capitals-only font, for TCVN3), as `fmt`;
+    with `data` False the title and the header only, over Unicode data."""
+    title_encoding = legacy.TCVN3_CAPITALS if encoding == legacy.TCVN3 else encoding
+
+    def sheet(s: Sheet) -> Sheet:
+        if s.free_text is not None:
+            return s
+        text = (lambda v: _legacy_text(v, encoding)) if data else (lambda v: v)
+        return replace(s, title=[legacy.encode(line, title_encoding) for line in (s.title or [s.name.upper()])],
+                       headers=[_legacy_text(h, encoding) for h in s.headers],
+                       two_row_header=[(_legacy_text(p, encoding), [_legacy_text(c, encoding) for c in children])
+                                       for p, children in s.two_row_header] if s.two_row_header else None,
+                       rows=[[text(v) for v in row] for row in s.rows],
+                       total_row=[text(v) for v in s.total_row] if s.total_row else s.total_row)
+
+    def make(export: ExportFile) -> list[ExportFile]:
+        stem = export.name.rsplit(".", 1)[0]
+        return [ExportFile(f"{stem}.{'xlsx' if fmt == 'xlsx' else 'xls'}", fmt, [sheet(s) for s in export.sheets])]
+    return make
+
+
+LEGACY = "Text in a legacy 8-bit Vietnamese encoding, typed with its font"
+LEGACY_ENCODINGS = {"tcvn3": (legacy.TCVN3, "TCVN3 (ABC; fonts `.VnTime`, `.VnArial`, and the capitals-only `.VnTimeH`)"),
+                    "vni": (legacy.VNI, "VNI-Windows (fonts `VNI-Times`, `VNI-Helve`, …)")}
+FORMAT_NAMES = {"xlsx": ".xlsx", "xls": "legacy .xls", "html": "an HTML table saved as .xls"}
+
+
 def _spaces(text: Any) -> Any:
     return f" \u00a0{text.replace(' ', '  ')}\u00a0 " if isinstance(text, str) else text
 
@@ -257,6 +295,13 @@ VARIANTS: list[Variant] = [
     Variant("sheet-hidden-helper", "Sheets that match no table (… hidden helper sheets, …) are ignored", _extra_sheets("hidden"),
             reading="a hidden sheet that holds a table's header is read like any other: hiding is not deleting"),
     Variant("sheet-empty", "Sheets that match no table (… empty sheets) are ignored", _extra_sheets("empty")),
+    *[Variant(f"legacy-{name}-{fmt}", f"{LEGACY} … {label}: any text cell (a header, an agency name, a status) …, "
+              f"in {FORMAT_NAMES[fmt]}", _legacy(encoding, fmt),
+              reading="without the font recorded, the text is legacy when its words read as Vietnamese only once decoded")
+      for name, (encoding, label) in LEGACY_ENCODINGS.items() for fmt in FORMAT_NAMES],
+    *[Variant(f"legacy-{name}-title-and-header-{fmt}", f"{LEGACY} … {label}: one sheet may mix them with Unicode "
+              f"(a legacy title and header over Unicode data), in {FORMAT_NAMES[fmt]}", _legacy(encoding, fmt, data=False))
+      for name, (encoding, label) in LEGACY_ENCODINGS.items() for fmt in FORMAT_NAMES],
     *[Variant(f"split-{into}-{order}".replace(" ", "-"), f"One table may be split over several files or sheets: {into}, {order}",
               _split(into, order == "later first"))
       for into in ("sheets", "files") for order in ("in order", "later first")],

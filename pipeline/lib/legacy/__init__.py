@@ -72,6 +72,12 @@ def _encoders() -> tuple[dict[str, str], dict[str, str]]:
     return tcvn3, vni
 
 
+def encodable(letter: str, encoding: str) -> bool:
+    """Whether a font of `encoding` has `letter` (TCVN3's ordinary fonts have no capital with a tone)."""
+    tcvn3, vni = _encoders()
+    return letter.isascii() or letter in (vni if encoding == VNI else tcvn3)
+
+
 def encode(text: str, encoding: str) -> str:
     """`text` as a font of `encoding` stores it (what an agency's old template holds); TCVN3 capitals with a tone
     exist only in the capitals-only fonts: encode such text with TCVN3_CAPITALS (from its small letters)."""
@@ -100,6 +106,14 @@ def _words(text: str, characters: set[str]) -> list[str]:
     return words
 
 
+_ABBREVIATION = re.compile(r"^[A-ZĐ]*Đ[A-ZĐ]*$")  # QĐ, ĐL, TCĐ: codes of documents and agencies
+
+
+def _reads(word: str) -> bool:
+    """A Vietnamese syllable, or an abbreviation with Đ (which 8-bit fonts hold as `§` in TCVN3, `Ñ` in VNI)."""
+    return is_syllable(word) or (len(word) > 1 and bool(_ABBREVIATION.match(word)))
+
+
 def guess_encoding(text: str) -> str | None:
     """The legacy encoding `text` is in, judged from the text alone (no font recorded), or None."""
     if text.isascii():
@@ -113,13 +127,31 @@ def guess_encoding(text: str) -> str | None:
         legacy = [w for w in _words(text, _CHARACTERS[encoding]) if not w.isascii()]
         if not legacy:
             continue
-        before = sum(is_syllable(w) for w in legacy)
+        before = sum(_reads(w) for w in legacy)
         decoded = _words(decode(" ".join(legacy), encoding), set())
-        after = sum(is_syllable(w) for w in decoded)
+        after = sum(_reads(w) for w in decoded)
         candidate = (after - before, sum(is_common_syllable(w) for w in decoded))  # ties: the commoner reading
         if after > before and 2 * after >= len(legacy) and candidate > score:
             best, score = encoding, candidate
     return best
+
+
+def read_in(text: str, encoding: str) -> str | None:
+    """`text` decoded in an encoding the rest of its row is in, when it reads at least as well so (`Ký sè` is two
+    syllables either way: in a TCVN3 row it is `Ký số`); None when it is no such text."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return None
+    legacy = [w for w in _words(text, _CHARACTERS[VNI if encoding == VNI else TCVN3]) if not w.isascii()]
+    decoded_text = decode(text, encoding)
+    decoded = _words(decode(" ".join(legacy), encoding), set())
+    after = sum(_reads(w) for w in decoded)
+    if decoded_text == text or after < sum(_reads(w) for w in legacy) or 2 * after < len(legacy):
+        return None
+    return decoded_text
 
 
 def converted(text: str, font: str | None = None) -> tuple[str, str] | None:

@@ -64,7 +64,7 @@ def rejected_result(path: Path, relative: str, source: str, reason: str, sha256:
 def _read_sheet(sheet: RawSheet, result: FileResult, source: str, specs: tuple[TableSpec, ...]) -> None:
     relative = result.path
     legacy = LegacyCells(sheet.name, sheet.fonts)
-    match = find_header(legacy.rows(sheet.head), specs)
+    match = find_header(legacy.rows(sheet.head, record=False), specs)
     if match is None:
         state = "trang tính ẩn" if not sheet.visible else "trang tính"
         result.findings.append(Finding(
@@ -80,6 +80,7 @@ def _read_sheet(sheet: RawSheet, result: FileResult, source: str, specs: tuple[T
             relative, sheet.name, match.row_index + 1, table=match.spec.name,
         ))
         return
+    legacy.rows(sheet.head[:match.row_index + match.spec.header_rows])  # the title block and the header, as read
     cells = extract_rows(sheet, match, legacy)
     result.legacy += list(legacy.found.values())
     earlier = result.tables.get(match.spec.name)

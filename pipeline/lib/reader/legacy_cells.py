@@ -59,16 +59,49 @@ class LegacyCells:
 
     def rows(self, rows: list[list[Any]], first: int = 0, record: bool = True) -> list[list[Any]]:
         """A copy of `rows` (the first at 0-based row `first`) with legacy text converted (the header search; a
-        possible signature line, not recorded: it is no cell of the table)."""
+        possible signature line, not recorded: it is no cell of the table). A cell that reads as Vietnamese either
+        way is read in the encoding of the rest of its row."""
         out = []
         for r, row in enumerate(rows, start=first):
-            converted_row = list(row)
+            converted_row, encodings = list(row), set()
             for c, value in enumerate(row):
                 if value.__class__ is str and not value.isascii():
                     result = self._convert(value, self.fonts.get((r, c)))
                     if result is not None:
                         converted_row[c] = self._record(r, c, value, result) if record else result[0]
+                        encodings.add(result[1])
+            if len(encodings) == 1:
+                encoding = encodings.pop()
+                for c, value in enumerate(row):
+                    if converted_row[c] is value and value.__class__ is str and (text := legacy.read_in(value, encoding)):
+                        converted_row[c] = self._record(r, c, value, (text, encoding)) if record else text
             out.append(converted_row)
+        return out
+
+    def rows_in_context(self, columns: list[TextColumn | Distinct], first: int) -> list[TextColumn | Distinct]:
+        """After `column` converted a chunk's columns: in each row where one encoding was found, the cells that
+        read as Vietnamese either way read in it too (`Cã` beside TCVN3 cells is `Có`)."""
+        rows: dict[int, set[str]] = {}
+        for (row, _), cell in self.found.items():
+            if row >= first:
+                rows.setdefault(row - first, set()).add(cell.encoding)
+        rows = {r: encodings.pop() for r, encodings in rows.items() if len(encodings) == 1}
+        if not rows:
+            return columns
+        out = []
+        for index, column in enumerate(columns):
+            values, changed = None, False
+            for r, encoding in rows.items():
+                if (r + first, index) in self.found:
+                    continue
+                values = values if values is not None else (
+                    column.texts.to_pylist() if isinstance(column, TextColumn) else column.values())
+                value = values[r]
+                if value.__class__ is str and (text := legacy.read_in(value, encoding)):
+                    values[r] = self._record(first + r, index, value, (text, encoding))
+                    changed = True
+            out.append((TextColumn(pa.array(values, pa.string())) if isinstance(column, TextColumn) else Distinct(values))
+                       if changed else column)
         return out
 
     def column(self, column: TextColumn | Distinct, index: int, first: int) -> TextColumn | Distinct:

@@ -86,8 +86,8 @@ def _classify(first: int, rows: list[list[Any]], match: HeaderMatch, legacy: Leg
     whatever its text says (only an incomplete row can be the signature block)."""
     spec = match.spec
     count = len(rows)
-    columns = [legacy.column(chunk_column(column), index, first)  # short rows end in None
-               for index, column in enumerate(itertools.zip_longest(*rows))]
+    columns = legacy.rows_in_context([legacy.column(chunk_column(column), index, first)  # short rows end in None
+                                      for index, column in enumerate(itertools.zip_longest(*rows))], first)
     width = len(columns)
     blank = [column.blank() for column in columns]
     nothing, everything = np.zeros(count, dtype=bool), np.ones(count, dtype=bool)
