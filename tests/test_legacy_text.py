@@ -107,3 +107,62 @@ def test_a_font_is_the_first_sign():
 def test_is_syllable_takes_either_tone_placement_and_any_case():
     assert is_syllable("hòa") and is_syllable("hoà") and is_syllable("THUỶ") and is_syllable("thủy")
     assert not is_syllable("Müller") and not is_syllable("hoàà")
+
+
+# --- read from files ------------------------------------------------------------------------------------------------
+MAIL_HEADERS = ["Địa chỉ thư điện tử", "Đơn vị", "Ngày tạo"]
+FORMATS = ["xlsx", "xls", "html"]
+
+
+def _mail_file(folder, fmt, headers, rows, font=None):
+    from pipeline.sample.writers import Sheet, write_file
+
+    path = folder / f"hop thu {fmt}.{'xlsx' if fmt == 'xlsx' else 'xls'}"
+    write_file(path, fmt, [Sheet("HT", headers, rows, font=font)])
+    return path
+
+
+def _read_agencies(path):
+    from pipeline.lib.reader.files import read_file
+    from pipeline.lib.tablespecs import SOURCES
+
+    result = read_file(path, path.name, "mail", SOURCES["mail"])
+    assert result.outcome == "loaded", [f.text for f in result.findings]
+    return [cell["text"] for cell in result.tables["mailboxes"].column("agency").to_pylist()], result
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("encoding", [TCVN3, VNI])
+def test_every_syllable_read_from_a_file_of_each_format_is_the_unicode_it_stands_for(fmt, encoding, tmp_path):
+    """Every syllable, typed in a legacy encoding in the agency column of a mailbox list, no font recorded."""
+    phrases = [f"{s} thông tin" for s in every_syllable()]
+    rows = [[f"m{n}@x.vn", encode(p, encoding), "01/01/2019"] for n, p in enumerate(phrases)]
+    read, result = _read_agencies(_mail_file(tmp_path, fmt, MAIL_HEADERS, rows))
+    wrong = [(p, r) for p, r in zip(phrases, read) if p != r]
+    assert not wrong and len(read) == len(phrases), wrong[:10]
+    assert {c.encoding for c in result.legacy} == {encoding}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("font, encoding, text", [(".VnTime", TCVN3, "Có"), ("VNI-Times", VNI, "Hồ")])
+def test_a_cell_that_only_its_font_marks_is_read_in_that_font(fmt, font, encoding, text, tmp_path):
+    """`Cã` (TCVN3 for `Có`) and `Hoà` (VNI for `Hồ`) are syllables as they stand: alone in their row, only the
+    font says they are legacy text."""
+    held = encode(text, encoding)
+    with_font, result = _read_agencies(_mail_file(tmp_path, fmt, MAIL_HEADERS, [["a@x.vn", held, "01/01/2019"]], font))
+    assert with_font == [text] and [c.encoding for c in result.legacy] == [encoding]
+    (tmp_path / "plain").mkdir()
+    without_font, _ = _read_agencies(_mail_file(tmp_path / "plain", fmt, MAIL_HEADERS, [["a@x.vn", held, "01/01/2019"]]))
+    assert without_font == [held]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_legacy_file_gets_an_info_finding_and_the_raw_layer_keeps_both_texts(fmt, tmp_path):
+    rows = [["a@x.vn", encode("Sở Y tế", VNI), "01/01/2019"], ["b@x.vn", "Sở Y tế", "02/01/2019"]]  # VNI beside Unicode
+    read, result = _read_agencies(_mail_file(tmp_path, fmt, [encode(h, VNI) for h in MAIL_HEADERS], rows))
+    assert read == ["Sở Y tế", "Sở Y tế"]
+    finding = next(f for f in result.findings if f.check_id == "legacy_encoding")
+    sheet = "table 1" if fmt == "html" else "HT"
+    assert finding.severity == "info" and "VNI-Windows" in finding.message and f"“{sheet}”" in finding.message
+    assert finding.message.startswith("4 ô chữ")  # three header cells and one agency
+    assert {(c.row, c.column, c.held, c.text) for c in result.legacy} >= {(1, 1, encode("Sở Y tế", VNI), "Sở Y tế")}

@@ -26,6 +26,7 @@ class Sheet:
     hidden: bool = False
     two_row_header: list[tuple[str, list[str]]] | None = None  # (parent, children) per column group
     free_text: list[str] | None = None  # a sheet of plain lines (instructions)
+    font: str | None = None  # the font of its text cells, as an old template sets it (`.VnTime`, `VNI-Times`)
 
 
 FIXED_CREATED = dt.datetime(2020, 7, 3, 8, 30)
@@ -119,10 +120,12 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> dict[str, list[int]]:
             positions[sheet.name] = []
             continue
         grid = layout(sheet)
+        plain, strong_format = (None, bold) if sheet.font is None else (
+            book.add_format({"font_name": sheet.font}), book.add_format({"bold": True, "align": "center", "font_name": sheet.font}))
         for r0, c0, r1, c1, text in grid.merge_ranges():
-            ws.merge_range(r0, c0, r1, c1, text, bold)
+            ws.merge_range(r0, c0, r1, c1, text, strong_format)
         for r, c, value, strong in grid.cells():
-            _write_cell(ws, r, c, value, bold if strong else None)
+            _write_cell(ws, r, c, value, strong_format if strong else (plain if isinstance(value, str) else None))
         ws.set_column(0, max(grid.width - 1, 0), 18)
         positions[sheet.name] = grid.data_rows
     book.close()
@@ -144,7 +147,6 @@ def write_xls(path: Path, sheets: Sheet | list[Sheet]) -> list[int] | dict[str, 
     book = xlwt.Workbook(encoding="utf-8")
     date_style = xlwt.easyxf(num_format_str="dd/mm/yyyy")
     datetime_style = xlwt.easyxf(num_format_str="dd/mm/yyyy hh:mm")
-    bold = xlwt.easyxf("font: bold on; align: wrap on, horiz center")
     positions = {}
     for sheet in [sheets] if isinstance(sheets, Sheet) else sheets:
         ws = book.add_sheet(sheet.name)
@@ -156,15 +158,18 @@ def write_xls(path: Path, sheets: Sheet | list[Sheet]) -> list[int] | dict[str, 
             positions[sheet.name] = []
             continue
         grid = layout(sheet)
+        font = f"font: name {sheet.font}" if sheet.font else ""
+        strong_style = xlwt.easyxf(f"font: bold on{', name ' + sheet.font if sheet.font else ''}; align: wrap on, horiz center")
+        text_style = xlwt.easyxf(font) if font else xlwt.Style.default_style
         for r0, c0, r1, c1, text in grid.merge_ranges():
-            ws.write_merge(r0, r1, c0, c1, text, bold)
+            ws.write_merge(r0, r1, c0, c1, text, strong_style)
         for r, c, value, strong in grid.cells():
             if isinstance(value, dt.datetime):
                 ws.write(r, c, value, datetime_style)
             elif isinstance(value, dt.date):
                 ws.write(r, c, value, date_style)
             else:
-                ws.write(r, c, value, bold if strong else xlwt.Style.default_style)
+                ws.write(r, c, value, strong_style if strong else (text_style if isinstance(value, str) else xlwt.Style.default_style))
         positions[sheet.name] = grid.data_rows
     book.save(str(path))
     return positions[sheets.name] if isinstance(sheets, Sheet) else positions
@@ -193,7 +198,10 @@ def write_html_xls(path: Path, sheets: Sheet | list[Sheet]) -> list[int] | dict[
                 rowspan, colspan = spans.get((r, c), (1, 1))
                 attributes = (f' rowspan="{rowspan}"' if rowspan > 1 else "") + (f' colspan="{colspan}"' if colspan > 1 else "")
                 tag = "th" if r in grid.bold_rows else "td"
-                cells.append(f"<{tag}{attributes}>{'' if value is None else html.escape(_html_text(value))}</{tag}>")
+                text = "" if value is None else html.escape(_html_text(value))
+                if sheet.font and isinstance(value, str):
+                    text = f'<font face="{html.escape(sheet.font)}">{text}</font>'
+                cells.append(f"<{tag}{attributes}>{text}</{tag}>")
             parts.append(f"<tr>{''.join(cells)}</tr>")
         parts.append("</table>")
         positions[sheet.name] = grid.data_rows

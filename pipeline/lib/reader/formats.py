@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from pipeline.lib import wording
+from pipeline.lib.reader.fonts import SheetFonts, xls_fonts, xlsx_fonts
 from pipeline.lib.reader.html_tables import read_html
 from pipeline.lib.reader.sheets import MAX_COLUMNS, MAX_ROWS, RawSheet, UnreadableFile
 from pipeline.lib.wording import quoted
@@ -89,10 +90,14 @@ def _read_calamine(path: Path, fmt: str) -> Iterator[RawSheet]:
             workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
     except Exception as exc:  # calamine raises its own error types for corrupt workbooks
         raise UnreadableFile(f"không mở được sổ tính {fmt} ({exc})") from None
-    return _calamine_sheets(workbook)
+    try:
+        fonts = xlsx_fonts(path) if fmt == "xlsx" else xls_fonts(path)
+    except Exception:  # noqa: BLE001 - the fonts are a hint: without them the text itself is looked at
+        fonts = {}
+    return _calamine_sheets(workbook, fonts)
 
 
-def _calamine_sheets(workbook) -> Iterator[RawSheet]:
+def _calamine_sheets(workbook, fonts: SheetFonts) -> Iterator[RawSheet]:
     """One sheet at a time, so a workbook's large sheets are not all in memory together."""
     for meta in workbook.sheets_metadata:
         if str(meta.typ).endswith("ChartSheet"):
@@ -104,7 +109,7 @@ def _calamine_sheets(workbook) -> Iterator[RawSheet]:
                     f"trang tính {quoted(meta.name)} trải trên {sheet.total_height} dòng x {sheet.total_width} cột "
                     f"(giới hạn {MAX_ROWS} x {MAX_COLUMNS})"
                 )
-            raw = RawSheet.from_rows(meta.name, str(meta.visible).endswith("Visible"), _calamine_rows(sheet))
+            raw = RawSheet.from_rows(meta.name, str(meta.visible).endswith("Visible"), _calamine_rows(sheet), fonts.get(meta.name))
         except UnreadableFile:
             raise
         except Exception as exc:

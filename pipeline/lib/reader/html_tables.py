@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
+from pipeline.lib.reader.fonts import html_cell_font, html_may_name_fonts
 from pipeline.lib.reader.sheets import MAX_COLUMNS, RawSheet, UnreadableFile
 
 
@@ -32,13 +33,15 @@ def read_html(path: Path) -> list[RawSheet]:
     lowered = text.lower()
     spans_left = lowered.count(b"colspan") + lowered.count(b"rowspan")  # at least the span attributes
     del lowered
+    with_fonts = html_may_name_fonts(blob)  # a legacy font named: each cell's font is looked up (the slow path)
     sheets = []
     for index, table in enumerate(tables, start=1):
         rows: list[list[Any]] = []
+        fonts: dict[tuple[int, int], str] = {}
         covered: dict[int, int] = {}  # column -> last row a rowspan from a row above covers it
         nested = table.find(".//table") is not None
         for r, tr in enumerate(table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr") if nested else table.iter("tr")):
-            if spans_left <= 0 and not covered:
+            if spans_left <= 0 and not covered and not with_fonts:
                 rows.append([(cell.text or "") if not len(cell) else "".join(cell.itertext())
                              for cell in tr.iterchildren("td", "th")])
                 continue
@@ -52,6 +55,8 @@ def read_html(path: Path) -> list[RawSheet]:
                 rowspan = _span(rowspan) if rowspan else 1
                 for c in range(len(row), len(row) + colspan) if rowspan > 1 else ():
                     covered[c] = max(covered.get(c, -1), r + rowspan - 1)
+                if with_fonts and (font := html_cell_font(cell)):
+                    fonts[(r, len(row))] = font
                 row.append((cell.text or "") if not len(cell) else "".join(cell.itertext()))
                 if colspan > 1:
                     row.extend([""] * (colspan - 1))
@@ -63,7 +68,7 @@ def read_html(path: Path) -> list[RawSheet]:
         width = max((len(row) for row in rows), default=0)
         if width > MAX_COLUMNS + 50:
             raise UnreadableFile(f"bảng HTML số {index} có {width} cột (giới hạn {MAX_COLUMNS})")
-        sheets.append(RawSheet.from_rows(f"table {index}", True, _padded(rows, width)))
+        sheets.append(RawSheet.from_rows(f"table {index}", True, _padded(rows, width), fonts))
     return sheets
 
 
