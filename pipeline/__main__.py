@@ -32,13 +32,17 @@ def cmd_sample(args) -> int:
     from pipeline.sample.variants import VARIANTS_BY_ID
 
     out = Path(args.out)
+    from pipeline.lib.tablespecs import SOURCES
+
+    if args.only is not None and (args.variant is None or args.only not in SOURCES):
+        raise UserError(f"--only {args.only!r}: give a --variant and one of the source folders: {', '.join(SOURCES)}")
     if args.variant is not None and args.variant not in VARIANTS_BY_ID:
         raise UserError(f"--variant {args.variant!r} is not a variant of the export spec; one of: {', '.join(VARIANTS_BY_ID)}")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
     started = time.perf_counter()
     try:
-        generate(out, SEED if args.seed is None else args.seed, variant=VARIANTS_BY_ID.get(args.variant))
+        generate(out, SEED if args.seed is None else args.seed, variant=VARIANTS_BY_ID.get(args.variant), only=args.only)
     except OSError as exc:
         raise UserError(f"cannot write the sample under {out}: {exc.strerror or exc}") from None
     print(f"wrote {', '.join(QUARTERS)} under {out}/ in {time.perf_counter() - started:.1f} s "
@@ -219,6 +223,8 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=None)
     sample.add_argument("--variant", default=None, help="write every export as one rule of the export spec allows "
                         "(ids: pipeline/sample/variants.py), to try the pipeline on it")
+    sample.add_argument("--only", metavar="SOURCE", help="with --variant: only the files of this source folder "
+                        "(e.g. --variant legacy-tcvn3-xls --only mail: the mailbox list typed in TCVN3)")
     sample.set_defaults(handler=cmd_sample)
     run = commands.add_parser("run", help="check, then materialize QUARTER (default: every quarter folder without figures "
                               "yet, oldest first, then the newest), and summarize each run")

@@ -166,3 +166,24 @@ def test_a_legacy_file_gets_an_info_finding_and_the_raw_layer_keeps_both_texts(f
     assert finding.severity == "info" and "VNI-Windows" in finding.message and f"“{sheet}”" in finding.message
     assert finding.message.startswith("4 ô chữ")  # three header cells and one agency
     assert {(c.row, c.column, c.held, c.text) for c in result.legacy} >= {(1, 1, encode("Sở Y tế", VNI), "Sở Y tế")}
+
+
+def test_the_sample_generator_writes_one_agencys_files_in_a_legacy_encoding(tmp_path, capsys):
+    """`python -m pipeline sample --variant legacy-vni-xls --only mail`: the mailbox lists typed in VNI, the rest
+    as always; a bad --only is one line and exit 2."""
+    import python_calamine
+
+    from pipeline.__main__ import main
+
+    assert main(["sample", "--out", str(tmp_path), "--variant", "legacy-vni-xls", "--only", "mail"]) == 0
+    mail = [p for p in (tmp_path / "2020-Q2" / "mail").iterdir() if not p.name.startswith("~$")]
+    assert mail and all(p.suffix == ".xls" for p in mail)
+    cells = python_calamine.CalamineWorkbook.from_path(str(mail[0])).get_sheet_by_index(0).to_python()
+    assert any(encode("Địa chỉ thư điện tử", VNI) in row for row in cells)
+    certificates = next((tmp_path / "2020-Q2" / "certificates").iterdir())
+    text = " ".join(str(v) for row in python_calamine.CalamineWorkbook.from_path(str(certificates))
+                    .get_sheet_by_index(0).to_python() for v in row)
+    assert "Số serial" in text or "Ngày cấp" in text  # Unicode as before
+    capsys.readouterr()
+    assert main(["sample", "--out", str(tmp_path / "x"), "--variant", "legacy-vni-xls", "--only", "nowhere"]) == 2
+    assert "--only" in capsys.readouterr().err

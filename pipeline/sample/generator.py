@@ -261,10 +261,11 @@ class Quarter:
 class SampleBuilder:
     """Builds both quarters from one world, writes the files, returns the ground truth."""
 
-    def __init__(self, out: Path, seed: int = SEED, scale: int = 1, variant: Variant | None = None):
+    def __init__(self, out: Path, seed: int = SEED, scale: int = 1, variant: Variant | None = None, only: str | None = None):
         self.out = out
         self.scale = scale
         self.variant = variant
+        self.only = only  # a source folder: the variant applies to its files alone
         self.t = _scaled(Q2_TARGETS, scale)
         self.world = World(seed, scale)
         self.rng = self.world.rng
@@ -283,7 +284,8 @@ class SampleBuilder:
         """Write a file in its plain form, or as the variant being generated says an agency's file may look.
         Returns each data row's Excel row in the plain form (under a variant, planted findings keep those)."""
         listed = [sheets] if isinstance(sheets, Sheet) else sheets
-        files = [ExportFile(path.name, fmt, listed)] if self.variant is None else self.variant(ExportFile(path.name, fmt, listed))
+        plain = self.variant is None or (self.only is not None and path.parent.name != self.only)
+        files = [ExportFile(path.name, fmt, listed)] if plain else self.variant(ExportFile(path.name, fmt, listed))
         for export in files:
             write_file(path.parent / export.name, export.fmt, export.sheets)
         positions = {s.name: [] if s.free_text is not None else layout(s).data_rows for s in listed}
@@ -784,11 +786,12 @@ def _scaled(targets, scale: int):
     return targets * scale
 
 
-def generate(out: Path, seed: int = SEED, scale: int = 1, variant: Variant | None = None) -> dict:
+def generate(out: Path, seed: int = SEED, scale: int = 1, variant: Variant | None = None, only: str | None = None) -> dict:
     """Write both sample quarters under `out`; return the ground truth (also written to sample-truth/).
     `scale` > 1 multiplies the agencies (registry copies) and the records, for benchmarks. `variant` writes
-    every export as that rule of the spec says it may look (pipeline.sample.variants): the figures are the same."""
-    builder = SampleBuilder(out, seed, scale, variant)
+    every export (or, with `only`, those of one source folder: one agency's file in TCVN3, say) as that rule of the
+    spec says it may look (pipeline.sample.variants): the figures are the same."""
+    builder = SampleBuilder(out, seed, scale, variant, only)
     truths = builder.build()
     for quarter in QUARTERS:
         truths[quarter]["indicators"].update(rates(truths[quarter]["indicators"]))

@@ -168,7 +168,7 @@ def _legacy_text(value: Any, encoding: str) -> Any:
     a capital with a tone, which TCVN3's ordinary fonts lack, typed small (the capitals-only fonts are for titles)."""
     if not isinstance(value, str) or value.isascii():
         return value
-    text = _old_tones(value)
+    text = _old_tones(unicodedata.normalize("NFC", value))
     return legacy.encode("".join(ch if legacy.encodable(ch, encoding) else ch.lower() for ch in text), encoding)
 
 

@@ -78,6 +78,15 @@ def encodable(letter: str, encoding: str) -> bool:
     return letter.isascii() or letter in (vni if encoding == VNI else tcvn3)
 
 
+def _kept(ch: str, encoding: str) -> bool:
+    """A character the font has as itself: Windows-1252's, no letter, and none of the encoding's own (NBSP, “, –)."""
+    try:
+        ch.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return not ch.isalpha() and ch not in _CHARACTERS[VNI if encoding == VNI else TCVN3]
+
+
 def encode(text: str, encoding: str) -> str:
     """`text` as a font of `encoding` stores it (what an agency's old template holds); TCVN3 capitals with a tone
     exist only in the capitals-only fonts: encode such text with TCVN3_CAPITALS (from its small letters)."""
@@ -86,7 +95,7 @@ def encode(text: str, encoding: str) -> str:
     if encoding == TCVN3_CAPITALS:
         text = text.lower()
     table = tcvn3 if encoding in (TCVN3, TCVN3_CAPITALS) else vni
-    missing = sorted({ch for ch in text if not ch.isascii() and ch not in table})
+    missing = sorted({ch for ch in text if not ch.isascii() and ch not in table and not _kept(ch, encoding)})
     if missing:
         raise ValueError(f"{encoding} has no code for {''.join(missing)!r}")
     return "".join(table.get(ch, ch) for ch in text)

@@ -33,6 +33,8 @@ _WITH_MARK = "ăâêôơư"
 def _allowed(initial: str, rhyme: str) -> bool:
     """The spelling rules between an initial and a rhyme."""
     first = rhyme[0]
+    if initial == "g" and first == "i":
+        return True  # gi + i is written gi: gì, gìn, giết, giêng
     if initial in ("c", "g", "ng") and first in _FRONT:
         return False  # k, gh, ngh are written before e, ê, i, y
     if initial in ("k", "gh", "ngh") and first not in _FRONT:
@@ -77,8 +79,14 @@ def every_syllable() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
-def _toneless() -> frozenset[str]:
-    return frozenset(_strip_tone(s) for s in every_syllable()) | frozenset({"gi", "gin", "gia"})
+def _spelled() -> frozenset[str]:
+    """Every syllable, with the tone where either placement puts it (hòa and hoà, thủy and thuỷ)."""
+    found = set(every_syllable())
+    for initial in INITIALS:
+        for rhyme in ("oa", "oe", "uy"):
+            if _allowed(initial, rhyme):
+                found.update(unicodedata.normalize("NFC", initial + rhyme + tone) for tone in TONES[1:])
+    return frozenset(found)
 
 
 def _strip_tone(word: str) -> str:
@@ -86,18 +94,9 @@ def _strip_tone(word: str) -> str:
 
 
 def is_syllable(word: str) -> bool:
-    """Whether `word` (any case, either tone placement, NFC or NFD) is a Vietnamese syllable."""
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    if sum(ch in TONES[1:] for ch in decomposed) > 1:
-        return False
-    base = ""
-    for ch in decomposed:  # a mark sits on a vowel only: ñ or ç are no Vietnamese letters
-        if unicodedata.combining(ch):
-            if base not in "aeiouy" or not base:
-                return False
-        else:
-            base = ch
-    return _strip_tone(word.lower()) in _toneless()
+    """Whether `word` (any case, either tone placement, NFC or NFD) is a Vietnamese syllable, its tone on the vowel
+    that carries it (`xã`, not `xaõ`)."""
+    return unicodedata.normalize("NFC", word.lower()) in _spelled()
 
 
 def is_common_syllable(word: str) -> bool:
