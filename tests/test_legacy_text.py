@@ -144,10 +144,11 @@ def test_every_syllable_read_from_a_file_of_each_format_is_the_unicode_it_stands
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("font, encoding, text", [(".VnTime", TCVN3, "Có"), ("VNI-Times", VNI, "Hồ")])
+@pytest.mark.parametrize("font, encoding, text", [(".VnTime", TCVN3, "Có"), ("VNI-Times", VNI, "Hồ"),
+                                                  (".VnTimeH", TCVN3_CAPITALS, "CÓ")])
 def test_a_cell_that_only_its_font_marks_is_read_in_that_font(fmt, font, encoding, text, tmp_path):
-    """`Cã` (TCVN3 for `Có`) and `Hoà` (VNI for `Hồ`) are syllables as they stand: alone in their row, only the
-    font says they are legacy text."""
+    """`Cã` (TCVN3 for `Có`; in the capitals-only `.VnTimeH`, `CÓ`) and `Hoà` (VNI for `Hồ`) are syllables as they
+    stand: alone in their row, only the font says they are legacy text."""
     held = encode(text, encoding)
     with_font, result = _read_agencies(_mail_file(tmp_path, fmt, MAIL_HEADERS, [["a@x.vn", held, "01/01/2019"]], font))
     assert with_font == [text] and [c.encoding for c in result.legacy] == [encoding]
@@ -187,3 +188,41 @@ def test_the_sample_generator_writes_one_agencys_files_in_a_legacy_encoding(tmp_
     capsys.readouterr()
     assert main(["sample", "--out", str(tmp_path / "x"), "--variant", "legacy-vni-xls", "--only", "nowhere"]) == 2
     assert "--only" in capsys.readouterr().err
+
+
+def test_the_check_command_shows_the_legacy_finding(tmp_path, capsys):
+    from pipeline.__main__ import main
+
+    path = _mail_file(tmp_path, "xlsx", [encode(h, TCVN3) for h in MAIL_HEADERS], [["a@x.vn", encode("Sở Y tế", TCVN3), "01/01/2019"]])
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "INFO    legacy_encoding: 4 ô chữ gõ bằng bảng mã cũ TCVN3 (ABC)" in out and "=> would load" in out
+
+
+def test_a_rich_text_run_in_a_legacy_font_marks_its_xlsx_cell(tmp_path):
+    """The font of a run of rich text (`rFont` in sharedStrings.xml) is a cell's font too."""
+    import xlsxwriter
+
+    path = tmp_path / "hop thu.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("HT")
+    for c, label in enumerate(MAIL_HEADERS):
+        sheet.write_string(0, c, label)
+    sheet.write_string(1, 0, "a@x.vn")
+    vn, plain = book.add_format({"font_name": ".VnTime"}), book.add_format({"font_name": "Arial"})
+    sheet.write_rich_string(1, 1, vn, "C", plain, "ã")  # `Cã`, its first run in .VnTime
+    sheet.write_string(1, 2, "01/01/2019")
+    book.close()
+    read, result = _read_agencies(path)
+    assert read == ["Có"] and [c.encoding for c in result.legacy] == [TCVN3]
+
+
+@pytest.mark.parametrize("markup", ['<td style="font-family: \'.VnTime\', serif">{}</td>',
+                                    '<td><span style="font-family:.VnTime">{}</span></td>', '<td><font face=".VnTime">{}</font></td>'])
+def test_an_html_cell_in_a_legacy_font_by_style_or_face(markup, tmp_path):
+    path = tmp_path / "hop thu.xls"
+    header = "".join(f"<th>{h}</th>" for h in MAIL_HEADERS)
+    row = "<td>a@x.vn</td>" + markup.format("Cã") + "<td>01/01/2019</td>"
+    path.write_text(f'<html><meta charset="utf-8"><table><tr>{header}</tr><tr>{row}</tr></table></html>', encoding="utf-8")
+    read, _ = _read_agencies(path)
+    assert read == ["Có"]

@@ -157,3 +157,9 @@ def test_same_seed_gives_the_same_bytes(sample_raw, tmp_path):
                 for p in sorted(root.rglob("*")) if p.is_file()}
 
     assert digests(tmp_path) == digests(sample_raw)
+
+
+def test_the_sample_quarters_unicode_text_is_never_read_as_a_legacy_encoding(db):
+    """Issue 29: NFD, both tone placements, non-breaking spaces, Latin names: nothing of the sample is converted."""
+    assert db.execute("SELECT count(*) FROM raw_legacy_text").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM findings WHERE check_id = 'legacy_encoding'").fetchone()[0] == 0

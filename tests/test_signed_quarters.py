@@ -231,6 +231,10 @@ def test_an_amendment_is_a_new_version_linked_to_the_signed_one_and_not_signed(a
     annex = openpyxl.load_workbook(amended["outputs"] / QUARTER / f"phu-luc-{QUARTER}.xlsx")
     assert annex.worksheets[0]["A5"].value.endswith(
         f"phiên bản 2, sửa đổi phiên bản 1 đã ký (lý do: {amended['reason']}))")
+    from docx import Document
+
+    paragraphs = [p.text for p in Document(amended["outputs"] / QUARTER / f"bao-cao-{QUARTER}.docx").paragraphs]
+    assert f"(số liệu quý II năm 2020, phiên bản 2, sửa đổi phiên bản 1 đã ký (lý do: {amended['reason']}))" in paragraphs[:4]
 
 
 def test_the_signed_annex_and_draft_are_unchanged_on_disk(amended):
