@@ -145,6 +145,8 @@ def cmd_history(args) -> int:
     from pipeline.history import history
     from pipeline.resources import outputs_dir, warehouse_path
 
+    if args.rows and not args.diff:
+        raise UserError("--rows goes with --diff A B: the rows added and removed between two versions")
     if args.diff:
         from pipeline.history import version_diff
 

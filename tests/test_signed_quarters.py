@@ -117,6 +117,11 @@ def test_sign_refuses_bad_input_in_one_line_with_exit_status_two(signed, monkeyp
         assert code == 2 and words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, argv
 
 
+def test_history_rows_without_diff_is_refused_in_one_line(signed, monkeypatch, capsys):
+    code, _, err = cli(monkeypatch, capsys, signed["env"], "history", QUARTER, "--rows", "x.csv")
+    assert code == 2 and "--rows goes with --diff" in err and len(err.strip().splitlines()) == 1
+
+
 def test_history_shows_which_version_is_signed(signed, monkeypatch, capsys):
     code, out, _ = cli(monkeypatch, capsys, signed["env"], "history", QUARTER)
     assert code == 0
