@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipeline.lib import lake
 from pipeline.lib.signoff import signed_words
-from pipeline.lib.versions import VERSIONS_TABLE, change_share, figure_changes, shown_value
+from pipeline.lib.versions import ANNEX_NAME, VERSIONS_TABLE, change_share, figure_changes, shown_value
 from pipeline.lib.warehouse import table_exists
 from pipeline.partitions import parse_quarter
 from pipeline.resources import open_for_reading
@@ -93,7 +93,7 @@ def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = 
         if not latest_only:
             folder = Path(outputs_dir) / quarter
             kept = sorted((folder / "versions").glob("*.xlsx")) if (folder / "versions").is_dir() else []
-            current = folder / f"phu-luc-{quarter}.xlsx"
+            current = folder / ANNEX_NAME.format(quarter=quarter)
             lines.append(f"  annex: {current}" + ("" if current.exists() else " (not written)"))
             lines += [f"  earlier annex: {path}" for path in kept]
         return "\n".join(lines)

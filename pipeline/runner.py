@@ -21,6 +21,7 @@ import duckdb
 
 from pipeline.history import history
 from pipeline.lib.signoff import AMEND_TAG
+from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME
 from pipeline.lib.warehouse import table_exists
 from pipeline.partitions import parse_quarter, quarters_with_exports
 
@@ -86,7 +87,7 @@ def summary(warehouse: str, outputs_dir: str, quarter: str, seconds: float, log:
         lines.append(f"    {severity:7} {check_id}: {text}")  # the message names its file, sheet and row
     changes = history(warehouse, outputs_dir, quarter, latest_only=True).splitlines()[1:]
     lines += [f"  {line.strip()}" for line in changes] or []
-    lines.append(f"  annex:   {Path(outputs_dir) / quarter / f'phu-luc-{quarter}.xlsx'}")
-    lines.append(f"  report:  {Path(outputs_dir) / quarter / f'bao-cao-{quarter}.docx'} (draft, a comment on every figure)")
+    lines.append(f"  annex:   {Path(outputs_dir) / quarter / ANNEX_NAME.format(quarter=quarter)}")
+    lines.append(f"  report:  {Path(outputs_dir) / quarter / DRAFT_NAME.format(quarter=quarter)} (draft, a comment on every figure)")
     lines.append(f"  Dagster log: {log}")
     return "\n".join(lines)

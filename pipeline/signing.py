@@ -17,13 +17,12 @@ from pathlib import Path
 
 import duckdb
 
-from assets.outputs.published import ANNEX_NAME, DRAFT_NAME
 from pipeline.lib import lake
+from pipeline.lib.archive import READ_ONLY
 from pipeline.lib.reader import sha256_of
 from pipeline.lib.signoff import signed_words
+from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME
 from pipeline.partitions import parse_quarter
-
-READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 
 
 class SignError(Exception):

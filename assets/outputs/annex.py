@@ -16,11 +16,11 @@ from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
 from assets.outputs.print_layout import MAX_ROW_PT, height_pt
-from assets.outputs.published import ANNEX_NAME, OUTPUT_ASSET, output_result, write_output
+from assets.outputs.published import OUTPUT_ASSET, output_result, write_output
 from assets.outputs.published import edition as current_edition
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.sqlfile import named_queries, run_named
-from pipeline.lib.versions import publish_file
+from pipeline.lib.versions import ANNEX_NAME, publish_file
 from pipeline.lib.wording import edition_words, quarter_words, round_half_up
 from pipeline.partitions import parse_quarter, previous_quarter
 from pipeline.resources import PipelinePaths

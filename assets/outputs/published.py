@@ -12,8 +12,6 @@ from pipeline.lib.versions import current_version
 from pipeline.partitions import quarterly_partitions
 from pipeline.resources import WRITER_POOL
 
-ANNEX_NAME = "phu-luc-{quarter}.xlsx"
-DRAFT_NAME = "bao-cao-{quarter}.docx"
 OUTPUT_ASSET = {"partitions_def": quarterly_partitions, "group_name": "outputs", "pool": WRITER_POOL,
                 "deps": ["indicators", "findings"]}
 

@@ -23,10 +23,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS_BY_ID, Indicator
-from assets.outputs.published import DRAFT_NAME, OUTPUT_ASSET, output_result, write_output
+from assets.outputs.published import OUTPUT_ASSET, output_result, write_output
 from assets.outputs.published import edition as current_edition
 from pipeline.lib.profile import ProfileError, organization_for
-from pipeline.lib.versions import publish_file
+from pipeline.lib.versions import DRAFT_NAME, publish_file
 from pipeline.lib.wording import edition_words, figure, number, quarter_words, round_half_up
 from pipeline.partitions import previous_quarter, quarter_window
 from pipeline.resources import PipelinePaths

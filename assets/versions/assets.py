@@ -10,11 +10,10 @@ before it keeps them. The run's input files are in the archive by then (`raw_fil
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.outputs.published import ANNEX_NAME, DRAFT_NAME
 from pipeline.lib.lake import publish_version
 from pipeline.lib.reader import sha256_of
 from pipeline.lib.signoff import amendment
-from pipeline.lib.versions import current_version
+from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME, current_version
 from pipeline.partitions import quarterly_partitions
 from pipeline.resources import WRITER_POOL, PipelinePaths
 

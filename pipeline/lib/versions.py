@@ -21,6 +21,8 @@ from pipeline.lib.warehouse import ensure_table, table_exists
 VERSIONS_TABLE = "versions"
 VERSIONS_COLUMNS = {"quarter": "VARCHAR", "table_name": "VARCHAR", "version": "INTEGER", "run_id": "VARCHAR",
                     "materialized_at": "TIMESTAMP", "row_count": "BIGINT"}
+ANNEX_NAME = "phu-luc-{quarter}.xlsx"  # the outputs of a quarter, under outputs/<quarter>/
+DRAFT_NAME = "bao-cao-{quarter}.docx"
 CHANGE_SHARE_ENV = "FIGURE_CHANGE_ALERT"
 DEFAULT_CHANGE_SHARE = 0.5  # a figure moving by more than half of its previous value is worth a look
 

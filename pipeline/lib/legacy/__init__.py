@@ -32,8 +32,7 @@ _VNI_MARKS = {mark: "".join(unicodedata.lookup(name) for name in names) for mark
 _FONT_PATTERNS = [(re.compile(TABLES["tcvn3"]["capitals_fonts"], re.I), TCVN3_CAPITALS),
                   (re.compile(TABLES["tcvn3"]["fonts"], re.I), TCVN3), (re.compile(TABLES["vni"]["fonts"], re.I), VNI)]
 _CHARACTERS = {TCVN3: set(_TCVN3), VNI: set(_VNI_LETTERS) | set(_VNI_MARKS)}
-_MARKABLE = set("aeiouyAEIOUYơưƠƯâêôÂÊÔăĂ")  # a VNI mark applies to a vowel before it; elsewhere it is a letter of its own
-TONES = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
+_MARKABLE = set("aeiouyAEIOUY")  # a VNI mark applies to a vowel (ơ, â… by their base) before it; else it is a letter
 
 
 def encoding_of_font(font: str | None) -> str | None:
@@ -78,13 +77,20 @@ def encodable(letter: str, encoding: str) -> bool:
     return letter.isascii() or letter in (vni if encoding == VNI else tcvn3)
 
 
+def _eight_bit(text: str) -> bool:
+    """Text an 8-bit font could hold: every character one Windows-1252 has, not all of them ASCII."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:  # a character no 8-bit font has: the text is Unicode
+        return False
+    return True
+
+
 def _kept(ch: str, encoding: str) -> bool:
     """A character the font has as itself: Windows-1252's, no letter, and none of the encoding's own (NBSP, “, –)."""
-    try:
-        ch.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return not ch.isalpha() and ch not in _CHARACTERS[VNI if encoding == VNI else TCVN3]
+    return _eight_bit(ch) and not ch.isalpha() and ch not in _CHARACTERS[VNI if encoding == VNI else TCVN3]
 
 
 def encode(text: str, encoding: str) -> str:
@@ -123,24 +129,23 @@ def _reads(word: str) -> bool:
     return is_syllable(word) or (len(word) > 1 and bool(_ABBREVIATION.match(word)))
 
 
+def _readings(text: str, encoding: str) -> tuple[int, int, int, list[str]]:
+    """(how many words hold the encoding's characters, how many of them are Vietnamese as they stand, how many once
+    decoded, the decoded words)."""
+    legacy = [w for w in _words(text, _CHARACTERS[VNI if encoding == VNI else TCVN3]) if not w.isascii()]
+    decoded = _words(decode(" ".join(legacy), encoding), set())
+    return len(legacy), sum(_reads(w) for w in legacy), sum(_reads(w) for w in decoded), decoded
+
+
 def guess_encoding(text: str) -> str | None:
     """The legacy encoding `text` is in, judged from the text alone (no font recorded), or None."""
-    if text.isascii():
-        return None
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError:  # a character no 8-bit font has: the text is Unicode
+    if not _eight_bit(text):
         return None
     best, score = None, (0, 0)
     for encoding in (TCVN3, VNI):
-        legacy = [w for w in _words(text, _CHARACTERS[encoding]) if not w.isascii()]
-        if not legacy:
-            continue
-        before = sum(_reads(w) for w in legacy)
-        decoded = _words(decode(" ".join(legacy), encoding), set())
-        after = sum(_reads(w) for w in decoded)
+        count, before, after, decoded = _readings(text, encoding)
         candidate = (after - before, sum(is_common_syllable(w) for w in decoded))  # ties: the commoner reading
-        if after > before and 2 * after >= len(legacy) and candidate > score:
+        if count and after > before and 2 * after >= count and candidate > score:
             best, score = encoding, candidate
     return best
 
@@ -148,34 +153,19 @@ def guess_encoding(text: str) -> str | None:
 def read_in(text: str, encoding: str) -> str | None:
     """`text` decoded in an encoding the rest of its row is in, when it reads at least as well so (`Ký sè` is two
     syllables either way: in a TCVN3 row it is `Ký số`); None when it is no such text."""
-    if text.isascii():
+    if not _eight_bit(text):
         return None
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError:
-        return None
-    legacy = [w for w in _words(text, _CHARACTERS[VNI if encoding == VNI else TCVN3]) if not w.isascii()]
-    decoded_text = decode(text, encoding)
-    decoded = _words(decode(" ".join(legacy), encoding), set())
-    after = sum(_reads(w) for w in decoded)
-    if decoded_text == text or after < sum(_reads(w) for w in legacy) or 2 * after < len(legacy):
-        return None
-    return decoded_text
+    count, before, after, _ = _readings(text, encoding)
+    decoded = decode(text, encoding)
+    return None if decoded == text or after < before or 2 * after < count else decoded
 
 
 def converted(text: str, font: str | None = None) -> tuple[str, str] | None:
     """(the Unicode text, the encoding) when `text` is legacy text, by its font or else by its characters; None
     when it is not. Text with a character no 8-bit font has is never converted, whatever its font says."""
-    if text.isascii():
+    if not _eight_bit(text):
         return None
-    encoding = encoding_of_font(font)
-    if encoding is not None:
-        try:
-            text.encode("cp1252")
-        except UnicodeEncodeError:
-            return None
-    else:
-        encoding = guess_encoding(text)
+    encoding = encoding_of_font(font) or guess_encoding(text)
     if encoding is None:
         return None
     result = decode(text, encoding)
