@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from pipeline.lib.isolation import ReaderLimits, ReadJob, read_isolated
+from pipeline.lib.raw_layer import cyclic_gc_paused
 from pipeline.lib.reader import read_file
-from pipeline.lib.staging import cyclic_gc_paused
 from pipeline.lib.tablespecs import SOURCES
 
 

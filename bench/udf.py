@@ -15,7 +15,7 @@ import time
 
 import duckdb
 
-from assets.ingest.staging import prepare
+from assets.ingest.stage_in_sql import prepare
 
 QUERIES = {
     "text": "SELECT max(length(vi_quoted(text, 's'))) FROM cells",

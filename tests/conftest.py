@@ -66,8 +66,8 @@ def isolated_env(tmp_path: Path, raw: Path) -> dict[str, str]:
 
 
 def materialize_quarter(raw: Path, warehouse: Path, quarter: str, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    from pipeline.definitions import ALL_ASSETS, ALL_CHECKS
-    from pipeline.resources import PipelinePaths, WarehouseResource
+    from pipeline.orchestration.definitions import ALL_ASSETS, ALL_CHECKS
+    from pipeline.orchestration.resources import PipelinePaths, WarehouseResource
 
     return dg.materialize(
         [*ALL_ASSETS, *ALL_CHECKS],

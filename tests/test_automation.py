@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from pipeline.resources import PipelinePaths, WarehouseResource
-from pipeline.schedules import TIMEZONE, quarterly_report_schedule, raw_exports_sensor
+from pipeline.orchestration.resources import PipelinePaths, WarehouseResource
+from pipeline.orchestration.schedules import TIMEZONE, quarterly_report_schedule, raw_exports_sensor
 
 HCM = ZoneInfo(TIMEZONE)
 
@@ -78,7 +78,7 @@ def test_sensor_skips_a_quarter_that_has_not_ended(tmp_path):
 
 
 def test_partitions_reach_a_begun_quarter_whose_exports_arrived_but_not_a_future_one(tmp_path):
-    from pipeline.partitions import wanted_partition_keys
+    from pipeline.orchestration.partitions import wanted_partition_keys
 
     today = dt.date(2026, 11, 25)
     assert wanted_partition_keys(today, tmp_path)[-1] == "2026-Q3"
@@ -105,8 +105,8 @@ class _FakeWebserver:
             def do_POST(self):
                 fake.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 reply = json.dumps({"data": {"reloadRepositoryLocation": {
-                    "__typename": "WorkspaceLocationEntry", "name": "pipeline.definitions",
-                    "locationOrLoadError": {"__typename": "RepositoryLocation", "name": "pipeline.definitions"},
+                    "__typename": "WorkspaceLocationEntry", "name": "pipeline.orchestration.definitions",
+                    "locationOrLoadError": {"__typename": "RepositoryLocation", "name": "pipeline.orchestration.definitions"},
                     "loadStatus": "LOADED"}}}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -123,7 +123,7 @@ class _FakeWebserver:
 
 
 def test_sensor_reloads_the_code_location_for_a_quarter_it_lacks_then_waits(tmp_path, monkeypatch):
-    from pipeline.partitions import province_today, quarter_of
+    from pipeline.orchestration.partitions import province_today, quarter_of
 
     current = quarter_of(province_today())
     (tmp_path / current / "mail").mkdir(parents=True)
@@ -142,7 +142,7 @@ def test_sensor_reloads_the_code_location_for_a_quarter_it_lacks_then_waits(tmp_
             break
         time.sleep(0.05)
     assert "reloadRepositoryLocation" in webserver.bodies[0]["query"]
-    assert webserver.bodies[0]["variables"] == {"repositoryLocationName": "pipeline.definitions"}
+    assert webserver.bodies[0]["variables"] == {"repositoryLocationName": "pipeline.orchestration.definitions"}
     keys, cursor, result = _tick(tmp_path, cursor)  # the reload takes a minute to reach the daemon
     assert "waiting for the reload requested earlier" in result.skip_message and len(webserver.bodies) == 1
     assert current not in json.loads(cursor)  # requested as soon as the reloaded location knows it
@@ -151,7 +151,7 @@ def test_sensor_reloads_the_code_location_for_a_quarter_it_lacks_then_waits(tmp_
 
 @pytest.mark.parametrize("value, expected", [(None, 60), ("5", 5), ("0", None), ("soon", None)])
 def test_the_sensor_interval_is_a_minute_unless_the_environment_says_otherwise(value, expected):
-    from pipeline.schedules import sensor_interval
+    from pipeline.orchestration.schedules import sensor_interval
 
     environ = {} if value is None else {"RAW_SENSOR_INTERVAL_SECONDS": value}
     if expected is None:

@@ -7,7 +7,7 @@ import zipfile
 import duckdb
 import pytest
 
-from assets.ingest.staging import read_staged as read_file
+from assets.ingest.stage_in_sql import read_staged as read_file
 from pipeline.lib.reader import formats
 from pipeline.lib.tablespecs import SOURCES
 from tests.conftest import materialize_quarter

@@ -2,11 +2,18 @@ import datetime as dt
 
 import pytest
 
-from pipeline.partitions import last_finished_quarter, previous_quarter, province_today, quarter_keys, quarter_window, quarterly_partitions
+from pipeline.orchestration.partitions import (
+    last_finished_quarter,
+    previous_quarter,
+    province_today,
+    quarter_keys,
+    quarter_window,
+    quarterly_partitions,
+)
 
 
 def test_definitions_load_with_every_stage():
-    from pipeline.definitions import defs
+    from pipeline.orchestration.definitions import defs
 
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"stg_agencies", "stg_mailboxes", "stg_dossiers", "reconciliation", "indicators", "findings"} <= keys

@@ -104,9 +104,9 @@ def test_explain_and_history_name_a_warehouse_that_is_not_duckdb_or_missing(env,
 
 
 def test_an_unexpected_error_is_one_line_naming_the_file_with_its_details(env, monkeypatch, capsys):
-    import pipeline.history
+    import pipeline.cli.history
 
-    monkeypatch.setattr(pipeline.history, "history", lambda *a: 1 / 0)
+    monkeypatch.setattr(pipeline.cli.history, "history", lambda *a: 1 / 0)
     done = _in_process(env, monkeypatch, capsys, "history", "2020-Q2")
     _one_clear_line(done, "unexpected failure of `history`: ZeroDivisionError: division by zero (details in ", code=1)
     report = Path(done.stderr.split("(details in ")[1].rstrip(")\n"))
@@ -126,7 +126,7 @@ def test_make_run_refuses_a_quarter_that_does_not_exist(env):
 ])
 def test_the_assets_fail_with_a_plain_reason_when_dagster_launches_them(env, tmp_path, setting, fragment):
     env[setting] = "/no/such/raw" if setting == "RAW_DIR" else _not_duckdb(tmp_path)
-    done = subprocess.run([str(DAGSTER), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
+    done = subprocess.run([str(DAGSTER), "asset", "materialize", "-m", "pipeline.orchestration.definitions", "--select", "*",
                            "--partition", "2020-Q2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     # Dagster's own CLI prints the step's stack after the reason (its format); the reason reads plainly
@@ -208,7 +208,7 @@ def test_a_warehouse_path_that_is_a_folder_is_refused_before_dagster_starts(env,
 
 
 def test_a_failed_run_shows_its_errors_in_full_without_the_debug_lines(tmp_path):
-    from pipeline.runner import failure_text
+    from pipeline.cli.runner import failure_text
 
     log = tmp_path / "run.log"
     log.write_text("\n".join([

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import xlsxwriter
 
-from assets.ingest.staging import read_staged as read_file
-from pipeline.lib.staging import list_source_files
+from assets.ingest.stage_in_sql import read_staged as read_file
+from pipeline.lib.raw_layer import list_source_files
 from pipeline.lib.tablespecs import SOURCES
 
 

@@ -71,7 +71,7 @@ def story(tmp_path_factory, request):
 @pytest.fixture(scope="module")
 def signed(story):
     """2020-Q2 signed over its ERROR findings (the constructed quarter has some, on purpose)."""
-    from pipeline.signing import sign
+    from pipeline.cli.sign import sign
 
     refused = None
     try:
@@ -85,7 +85,7 @@ def signed(story):
 
 
 def test_signing_over_error_findings_is_refused_without_accept_errors(signed):
-    from pipeline.signing import SignError
+    from pipeline.cli.sign import SignError
 
     assert isinstance(signed["refused"], SignError)
     assert "ERROR finding" in str(signed["refused"]) and "--accept-errors" in str(signed["refused"])
@@ -147,7 +147,7 @@ def locked(signed):
         snapshots = conn.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0]
     in_process = materialize_quarter(signed["raw"], signed["warehouse"], QUARTER, raise_on_error=False)
     contract = subprocess.run([str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m",
-                               "pipeline.definitions", "--select", "*", "--partition", QUARTER],
+                               "pipeline.orchestration.definitions", "--select", "*", "--partition", QUARTER],
                               cwd=ROOT, env=signed["env"], capture_output=True, text=True, timeout=300)
     with lake.reading(signed["warehouse"]) as conn:
         snapshots_after = conn.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0]
@@ -177,7 +177,7 @@ def test_the_command_line_refuses_a_signed_quarter_in_one_line_and_make_run_leav
     assert code == 2 and f"signed by {SIGNER}" in err and "--amend" in err and len(err.strip().splitlines()) == 1
     code, _, err = cli(monkeypatch, capsys, locked["env"], "run", "2020-Q1", "--amend", "x")
     assert code == 2 and "not signed" in err
-    from pipeline.preflight import unsigned
+    from pipeline.cli.preflight import unsigned
 
     assert unsigned(["2020-Q1", QUARTER], str(locked["warehouse"])) == ["2020-Q1"]
     assert f"{QUARTER}: left as signed" in capsys.readouterr().out
@@ -186,8 +186,8 @@ def test_the_command_line_refuses_a_signed_quarter_in_one_line_and_make_run_leav
 def test_the_schedule_skips_a_signed_quarter(locked):
     from zoneinfo import ZoneInfo
 
-    from pipeline.resources import WarehouseResource
-    from pipeline.schedules import TIMEZONE, quarterly_report_schedule
+    from pipeline.orchestration.resources import WarehouseResource
+    from pipeline.orchestration.schedules import TIMEZONE, quarterly_report_schedule
 
     context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2020, 7, 10, 8, tzinfo=ZoneInfo(TIMEZONE)),
                                         resources={"duckdb": WarehouseResource(database=str(locked["warehouse"]))})
@@ -198,8 +198,8 @@ def test_the_schedule_skips_a_signed_quarter(locked):
 @pytest.fixture(scope="module")
 def amended(locked):
     """The sensor's view of the re-sent files, then the amendment from the command line (`run --amend`)."""
-    from pipeline.resources import PipelinePaths, WarehouseResource
-    from pipeline.schedules import raw_exports_sensor
+    from pipeline.orchestration.resources import PipelinePaths, WarehouseResource
+    from pipeline.orchestration.schedules import raw_exports_sensor
 
     resources = {"paths": PipelinePaths(raw_dir=str(locked["raw"]), outputs_dir=str(locked["outputs"])),
                  "duckdb": WarehouseResource(database=str(locked["warehouse"]))}
@@ -266,7 +266,7 @@ def test_explaining_the_signed_version_lists_the_signed_rows_with_their_cells(am
 
 
 def test_the_diff_names_exactly_the_changed_rows_and_files(amended):
-    from pipeline.history import version_diff
+    from pipeline.cli.history import version_diff
 
     text, rows = version_diff(str(amended["warehouse"]), QUARTER, "signed", "2")
     lines = text.splitlines()

@@ -9,8 +9,8 @@ import unicodedata
 import pandas as pd
 import pytest
 
-from assets.ingest.staging import read_staged as read_file
-from pipeline.lib.staging import list_source_files
+from assets.ingest.stage_in_sql import read_staged as read_file
+from pipeline.lib.raw_layer import list_source_files
 from pipeline.lib.tablespecs import SOURCES, TABLES_BY_NAME
 from pipeline.sample.variants import VARIANTS, ExportFile, Variant
 from pipeline.sample.writers import Sheet, write_file

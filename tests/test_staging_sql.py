@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from assets.ingest.staging import SQL_DIR
+from assets.ingest.stage_in_sql import SQL_DIR
 from pipeline.lib.tablespecs import TABLES
 from tests.sql_rules import RULES
 
@@ -25,7 +25,7 @@ def test_every_rule_the_staging_queries_use_is_a_macro_of_macros_sql():
 
 
 def test_in_memory_staging_spills_to_the_temporary_folder_never_the_working_directory(tmp_path, monkeypatch):
-    from assets.ingest.staging import memory_connection
+    from assets.ingest.stage_in_sql import memory_connection
 
     monkeypatch.chdir(tmp_path)
     spill = memory_connection().execute("SELECT current_setting('temp_directory')").fetchone()[0]

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.partitions import province_today, quarter_of
+from pipeline.orchestration.partitions import province_today, quarter_of
 from tests.conftest import isolated_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,8 +208,8 @@ def test_a_signed_quarter_launched_from_the_ui_fails_and_runs_with_the_amend_rea
     run launched with the tag amend_reason (what the launchpad's tags send) is a new version, an amendment."""
     from playwright.sync_api import expect, sync_playwright
 
+    from pipeline.cli.sign import sign
     from pipeline.lib import lake
-    from pipeline.signing import sign
 
     url, env, _ = dagster_ui
     warehouse = env["WAREHOUSE_PATH"]

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from pipeline.__main__ import main
-from pipeline.upgrade import newer_duckdb_python
+from pipeline.cli.upgrade import newer_duckdb_python
 from tests.conftest import materialize_quarter
 
 AS_DUCKDB_2 = """

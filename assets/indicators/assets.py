@@ -20,8 +20,8 @@ from pipeline.lib.sqlfile import run_named
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.versions import append_version, change_share, figure_changes, keep_unversioned, shown_value
 from pipeline.lib.warehouse import column_schema, ensure_table, insert_frame, table_exists
-from pipeline.partitions import quarter_window, quarterly_partitions
-from pipeline.resources import WRITER_POOL
+from pipeline.orchestration.partitions import quarter_window, quarterly_partitions
+from pipeline.orchestration.resources import WRITER_POOL
 
 INDICATOR_COLUMNS = {
     "quarter": "VARCHAR", "indicator_id": "VARCHAR", "value": "DOUBLE", "unit": "VARCHAR",

@@ -16,11 +16,10 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from assets.ingest.staging import StagedTable, ensure_tables, stage_cells
+from assets.ingest.stage_in_sql import StagedTable, ensure_tables, stage_cells
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.isolation import LimitsError
-from pipeline.lib.signoff import refuse_if_signed
-from pipeline.lib.staging import (
+from pipeline.lib.raw_layer import (
     LEGACY_TEXT_COLUMNS,
     LEGACY_TEXT_TABLE,
     SourceResult,
@@ -28,11 +27,12 @@ from pipeline.lib.staging import (
     staging_columns,
     staging_descriptions,
 )
+from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.tablespecs import SOURCES, TableSpec
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_rows, table_exists, transaction
 from pipeline.lib.wording import number
-from pipeline.partitions import quarter_window, quarterly_partitions
-from pipeline.resources import WRITER_POOL, PipelinePaths
+from pipeline.orchestration.partitions import quarter_window, quarterly_partitions
+from pipeline.orchestration.resources import WRITER_POOL, PipelinePaths
 
 FILE_LOADS_COLUMNS = {
     "quarter": "VARCHAR", "source": "VARCHAR", "path": "VARCHAR", "size": "BIGINT", "sha256": "VARCHAR",

@@ -20,8 +20,8 @@ from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.tablespecs import SOURCES, TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
 from pipeline.lib.wording import quarter_words
-from pipeline.partitions import quarterly_partitions
-from pipeline.resources import WRITER_POOL, PipelinePaths
+from pipeline.orchestration.partitions import quarterly_partitions
+from pipeline.orchestration.resources import WRITER_POOL, PipelinePaths
 
 RAW_FILES_COLUMNS = FILE_LOADS_COLUMNS
 STAGE = "raw_files"

@@ -22,8 +22,8 @@ from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.lib.versions import ANNEX_NAME, publish_file
 from pipeline.lib.wording import edition_words, quarter_words, round_half_up
-from pipeline.partitions import parse_quarter, previous_quarter
-from pipeline.resources import PipelinePaths
+from pipeline.orchestration.partitions import parse_quarter, previous_quarter
+from pipeline.orchestration.resources import PipelinePaths
 
 BREAKDOWNS = named_queries(Path(__file__).with_name("breakdowns.sql"))
 NO_DATA = "Chưa có số liệu"

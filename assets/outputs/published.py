@@ -9,8 +9,8 @@ import dagster as dg
 
 from pipeline.lib.signoff import amendment
 from pipeline.lib.versions import current_version
-from pipeline.partitions import quarterly_partitions
-from pipeline.resources import WRITER_POOL
+from pipeline.orchestration.partitions import quarterly_partitions
+from pipeline.orchestration.resources import WRITER_POOL
 
 OUTPUT_ASSET = {"partitions_def": quarterly_partitions, "group_name": "outputs", "pool": WRITER_POOL,
                 "deps": ["indicators", "findings"]}

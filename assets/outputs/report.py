@@ -28,8 +28,8 @@ from assets.outputs.published import edition as current_edition
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.versions import DRAFT_NAME, publish_file
 from pipeline.lib.wording import edition_words, figure, number, quarter_words, round_half_up
-from pipeline.partitions import previous_quarter, quarter_window
-from pipeline.resources import PipelinePaths
+from pipeline.orchestration.partitions import previous_quarter, quarter_window
+from pipeline.orchestration.resources import PipelinePaths
 
 TEMPLATE = Path(__file__).with_name("templates") / "bao-cao.docx"
 NO_DATA = "[chưa có số liệu]"

@@ -19,8 +19,8 @@ from pipeline.lib.sqlfile import guarded_tables, named_queries, run_named
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
 from pipeline.lib.wording import located, quarter_words
-from pipeline.partitions import previous_quarter, quarter_window, quarterly_partitions
-from pipeline.resources import WRITER_POOL
+from pipeline.orchestration.partitions import previous_quarter, quarter_window, quarterly_partitions
+from pipeline.orchestration.resources import WRITER_POOL
 
 CHECKS_SQL = Path(__file__).with_name("checks.sql")
 MACROS_SQL = Path(__file__).with_name("macros.sql")

@@ -14,8 +14,8 @@ from pipeline.lib.lake import publish_version
 from pipeline.lib.reader import sha256_of
 from pipeline.lib.signoff import amendment
 from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME, current_version
-from pipeline.partitions import quarterly_partitions
-from pipeline.resources import WRITER_POOL, PipelinePaths
+from pipeline.orchestration.partitions import quarterly_partitions
+from pipeline.orchestration.resources import WRITER_POOL, PipelinePaths
 
 
 @dg.asset(

@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.partitions import quarter_window
+from pipeline.orchestration.partitions import quarter_window
 
 DEFAULT_PROFILE = Path(__file__).resolve().parents[1] / "profile" / "organization.toml"
 PROFILE_ENV = "ORGANIZATION_PROFILE"

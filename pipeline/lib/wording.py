@@ -18,7 +18,7 @@ LONGEST_QUOTED = 80
 
 def quarter_words(quarter: str) -> str:
     """`2020-Q2` -> `quý II năm 2020`."""
-    from pipeline.partitions import parse_quarter  # not at import: the reading children never load Dagster
+    from pipeline.orchestration.partitions import parse_quarter  # not at import: the reading children never load Dagster
 
     year, q = parse_quarter(quarter)
     return f"quý {ROMAN[q - 1]} năm {year}"

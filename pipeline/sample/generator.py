@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.partitions import quarter_window
+from pipeline.orchestration.partitions import quarter_window
 from pipeline.sample.variants import ExportFile, Variant
 from pipeline.sample.writers import Sheet, layout, write_file
 

@@ -8,7 +8,7 @@
 -- `vi_with_date` or `vi_with_number` for date and number columns), and the table's query types the prepared cells.
 -- Each typing macro returns STRUCT(value, error): the typed value, or NULL and the reason in Vietnamese (the
 -- staging query turns reasons into `invalid_row` findings). `vi_quoted` is the one rule written in Python
--- (`_quoted_cells` in assets/ingest/staging.py): how a value is quoted in a message, called for failing cells only.
+-- (`_quoted_cells` in assets/ingest/stage_in_sql.py): how a value is quoted in a message, called for failing cells only.
 
 -- Text of nothing but whitespace (tabs, line breaks, no-break and other Unicode spaces: RE2's \s is ASCII only, so
 -- they are listed; the same class as `str.strip()`, and as the reader's `WHITESPACE`).

@@ -1,5 +1,5 @@
 -- The steps every staging table goes through after its own query (stg_<table>.sql) typed its cells, run by
--- assets/ingest/staging.py in the ingest's transaction. `<<name>>` parts are filled from the table's spec
+-- assets/ingest/stage_in_sql.py in the ingest's transaction. `<<name>>` parts are filled from the table's spec
 -- (pipeline/lib/tablespecs.py: its columns, labels, key, date column); `$name` are query parameters.
 
 -- name: prepared_cells

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from assets.ingest.staging import staged_file
+from assets.ingest.stage_in_sql import staged_file
 from pipeline.lib.isolation import ReaderLimits, ReadJob, read_isolated
 from pipeline.lib.reader import FileResult, is_ignored_name
 from pipeline.lib.tablespecs import SOURCES, TABLES, TABLES_BY_NAME

@@ -17,8 +17,8 @@ from pipeline.lib.lake import signoff_of
 from pipeline.lib.profile import load_profile
 from pipeline.lib.signoff import lock_message, signed_words
 from pipeline.lib.versions import change_share
-from pipeline.partitions import parse_quarter, province_today, wanted_partition_keys
-from pipeline.resources import exports_problem, warehouse_path, warehouse_problem
+from pipeline.orchestration.partitions import parse_quarter, province_today, wanted_partition_keys
+from pipeline.orchestration.resources import exports_problem, warehouse_path, warehouse_problem
 
 
 class PreflightError(Exception):

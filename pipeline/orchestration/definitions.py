@@ -11,9 +11,9 @@ from assets.outputs.annex import annex
 from assets.outputs.report import report_draft
 from assets.reconcile.assets import exports_agree, findings, reconciliation
 from assets.versions.assets import warehouse_version
-from pipeline.executor import in_process_releasing_dead_runs
-from pipeline.resources import resources_from_env
-from pipeline.schedules import quarterly_report_job, quarterly_report_schedule, raw_exports_sensor
+from pipeline.orchestration.executor import in_process_releasing_dead_runs
+from pipeline.orchestration.resources import resources_from_env
+from pipeline.orchestration.schedules import quarterly_report_job, quarterly_report_schedule, raw_exports_sensor
 
 ALL_ASSETS = [*ingest_assets, raw_files, reconciliation, indicators, findings, annex, report_draft, warehouse_version]
 ALL_CHECKS = [exports_agree]  # the checks not yielded by their asset's own step

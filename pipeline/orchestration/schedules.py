@@ -7,10 +7,10 @@
   that changed since the signed version and skips it (`python -m pipeline sign`). The cursor (quarter ->
   digest of its tree) is stored by Dagster, so it survives restarts; an unchanged tree requests nothing.
 
-Partition keys are computed when the code location loads (`pipeline.partitions`). When the calendar or
+Partition keys are computed when the code location loads (`pipeline.orchestration.partitions`). When the calendar or
 the landing zone calls for a key the loaded location lacks (a `dagster dev` left running across the end
 of a quarter, or exports for a quarter that just began), the sensor asks for the location to be reloaded
-(`pipeline.code_reload`) and requests the quarter's run on a tick after the reload: such a quarter is not
+(`pipeline.orchestration.code_reload`) and requests the quarter's run on a tick after the reload: such a quarter is not
 recorded in the cursor until it has been requested, so nothing is lost in between.
 """
 
@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipeline.code_reload import request_code_reload
 from pipeline.lib import lake
 from pipeline.lib.lake import signoff_of
 from pipeline.lib.reader import is_ignored_name, sha256_of
 from pipeline.lib.signoff import signed_words
-from pipeline.partitions import (
+from pipeline.orchestration.code_reload import request_code_reload
+from pipeline.orchestration.partitions import (
     TIMEZONE,
     parse_quarter,
     previous_quarter,
@@ -41,7 +41,7 @@ from pipeline.partitions import (
     quarters_with_exports,
     wanted_partition_keys,
 )
-from pipeline.resources import PipelinePaths
+from pipeline.orchestration.resources import PipelinePaths
 
 RELOAD_COOLDOWN_SECONDS = 300  # a reload reaches the daemon within about a minute; do not ask again meanwhile
 RELOAD_CURSOR_KEY = "reload_requested_at"

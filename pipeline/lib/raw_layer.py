@@ -1,6 +1,6 @@
 """From a source folder of one quarter to the raw layer: read every file once (unchanged files from the parse
 cache), and gather each table's rows with the file and sha256 they came from. Typing, agency matching,
-duplicates and the quarter window are SQL (`assets/ingest/staging.py`).
+duplicates and the quarter window are SQL (`assets/ingest/stage_in_sql.py`).
 
 Pure functions over files (no Dagster, no warehouse), so tests can call them directly.
 """

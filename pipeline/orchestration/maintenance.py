@@ -2,7 +2,7 @@
 
 A run killed outright (SIGKILL, a lost machine) never reports its end: Dagster keeps it STARTED and keeps
 the `duckdb_warehouse` pool slot it had claimed, so every later run would wait on that pool forever. Every
-run calls `release_stale_runs` before its first step (`pipeline.executor`); the daemon's run monitoring
+run calls `release_stale_runs` before its first step (`pipeline.orchestration.executor`); the daemon's run monitoring
 (dagster_home/dagster.yaml) also catches runs it launched; `python -m pipeline release-stale-runs` does it
 by hand. A run is released only when it ran on this host and its process is gone.
 """

@@ -263,7 +263,7 @@ def stage_in_memory(specs: tuple[TableSpec, ...], cells: dict[str, pa.Table], qu
                     window: tuple[dt.date, dt.date] | None = None):
     """The staging of `cells` in an in-memory DuckDB, no registry: (typed frames by table, findings, rows that
     typed by file). For `python -m pipeline check` and the tests of the reading rules."""
-    from pipeline.lib.staging import staging_columns
+    from pipeline.lib.raw_layer import staging_columns
 
     conn = _memory()
     ensure_tables(conn, specs, staging_columns)
@@ -310,9 +310,9 @@ def staged_file(result, quarter: str | None = None):
     and the tests of the reading rules."""
     import dataclasses
 
-    from pipeline.lib.staging import with_provenance
+    from pipeline.lib.raw_layer import with_provenance
     from pipeline.lib.tablespecs import TABLES_BY_NAME
-    from pipeline.partitions import quarter_window
+    from pipeline.orchestration.partitions import quarter_window
 
     if not result.tables:
         return result

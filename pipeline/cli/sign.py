@@ -22,7 +22,7 @@ from pipeline.lib.archive import READ_ONLY
 from pipeline.lib.reader import sha256_of
 from pipeline.lib.signoff import signed_words
 from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME
-from pipeline.partitions import parse_quarter
+from pipeline.orchestration.partitions import parse_quarter
 
 
 class SignError(Exception):

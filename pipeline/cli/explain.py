@@ -19,8 +19,8 @@ from pipeline.lib import lake
 from pipeline.lib.archive import archived
 from pipeline.lib.reader import sha256_of
 from pipeline.lib.tablespecs import TABLES
-from pipeline.partitions import parse_quarter
-from pipeline.resources import open_for_reading
+from pipeline.orchestration.partitions import parse_quarter
+from pipeline.orchestration.resources import open_for_reading
 
 
 class ExplainError(Exception):

@@ -5,7 +5,7 @@ dates are derived from the key (`quarter_window`). Static keys keep the contract
 fresh DAGSTER_HOME (dynamic keys would first have to be added to the instance). They are computed when
 the code location loads: up to the last finished quarter, or further up to a quarter that has already
 begun and has a folder under `raw/` (exports sent early). A long-running `dagster dev` learns new
-quarters through `pipeline.code_reload`, which the new-export sensor triggers.
+quarters through `pipeline.orchestration.code_reload`, which the new-export sensor triggers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from pipeline.resources import DEFAULT_RAW_DIR
+from pipeline.orchestration.resources import DEFAULT_RAW_DIR
 
 FIRST_QUARTER = "2019-Q1"
 TIMEZONE = "Asia/Ho_Chi_Minh"

@@ -15,7 +15,7 @@ import socket
 import dagster as dg
 from dagster._core.events import DagsterEvent, EngineEventData
 
-from pipeline.maintenance import HOST_TAG, PID_TAG, release_stale_runs
+from pipeline.orchestration.maintenance import HOST_TAG, PID_TAG, release_stale_runs
 
 
 class ReleasingExecutor(dg.Executor):

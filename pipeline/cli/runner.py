@@ -19,11 +19,11 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.history import history
+from pipeline.cli.history import history
 from pipeline.lib.signoff import AMEND_TAG
 from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME
 from pipeline.lib.warehouse import table_exists
-from pipeline.partitions import parse_quarter, quarters_with_exports
+from pipeline.orchestration.partitions import parse_quarter, quarters_with_exports
 
 SEVERITY_ORDER = "CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END"
 
@@ -50,9 +50,9 @@ def materialize(quarter: str, log_dir: Path, amend_reason: str | None = None) ->
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"run-{quarter}-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
     dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", quarter]
+    command = [str(dagster), "asset", "materialize", "-m", "pipeline.orchestration.definitions", "--select", "*", "--partition", quarter]
     if amend_reason:
-        command = [str(dagster), "job", "execute", "-m", "pipeline.definitions", "-j", "quarterly_report", "--tags",
+        command = [str(dagster), "job", "execute", "-m", "pipeline.orchestration.definitions", "-j", "quarterly_report", "--tags",
                    json.dumps({"dagster/partition": quarter, AMEND_TAG: amend_reason}, ensure_ascii=False)]
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as handle:

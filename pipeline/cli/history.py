@@ -16,8 +16,8 @@ from pipeline.lib import lake
 from pipeline.lib.signoff import signed_words
 from pipeline.lib.versions import ANNEX_NAME, VERSIONS_TABLE, change_share, figure_changes, shown_value
 from pipeline.lib.warehouse import table_exists
-from pipeline.partitions import parse_quarter
-from pipeline.resources import open_for_reading
+from pipeline.orchestration.partitions import parse_quarter
+from pipeline.orchestration.resources import open_for_reading
 
 
 class HistoryError(Exception):
@@ -130,7 +130,7 @@ def version_diff(warehouse: str, quarter: str, first: str, second: str) -> tuple
     """Between two published versions of the quarter: the files added, removed or replaced, and for each figure that
     changed its value, the rows added and removed (as `explain` lists them) with the files they are in. Returns the
     text and every such row (indicator, added or removed, place, cells)."""
-    from pipeline.explain import contributing_rows
+    from pipeline.cli.explain import contributing_rows
 
     try:
         parse_quarter(quarter)

@@ -1,0 +1,314 @@
+"""Command line of the pipeline (`python -m pipeline COMMAND`; `--help` lists the commands).
+
+Bad input (a quarter that does not exist, a missing landing zone, an unusable warehouse, an unknown
+indicator, a bad setting) is one line on stderr and exit status 2; an unexpected failure is one line
+naming the file that holds its details, and exit status 1. Never a bare traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+
+class UserError(Exception):
+    """A reason the command cannot do what was asked, for the user."""
+
+
+def _raw_dir() -> Path:
+    from pipeline.orchestration.resources import DEFAULT_RAW_DIR
+
+    return Path(os.environ.get("RAW_DIR", DEFAULT_RAW_DIR))
+
+
+def cmd_sample(args) -> int:
+    from pipeline.sample.generator import QUARTERS, SEED, generate
+    from pipeline.sample.variants import VARIANTS_BY_ID
+
+    out = Path(args.out)
+    from pipeline.lib.tablespecs import SOURCES
+
+    if args.only is not None and (args.variant is None or args.only not in SOURCES):
+        raise UserError(f"--only {args.only!r}: give a --variant and one of the source folders: {', '.join(SOURCES)}")
+    if args.variant is not None and args.variant not in VARIANTS_BY_ID:
+        raise UserError(f"--variant {args.variant!r} is not a variant of the export spec; one of: {', '.join(VARIANTS_BY_ID)}")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
+    started = time.perf_counter()
+    try:
+        generate(out, SEED if args.seed is None else args.seed, variant=VARIANTS_BY_ID.get(args.variant), only=args.only)
+    except OSError as exc:
+        raise UserError(f"cannot write the sample under {out}: {exc.strerror or exc}") from None
+    print(f"wrote {', '.join(QUARTERS)} under {out}/ in {time.perf_counter() - started:.1f} s "
+          f"(ground truth in {out}/sample-truth/)")
+    return 0
+
+
+def cmd_run(args) -> int:
+    """The quarter asked for, else every quarter folder without figures yet (oldest first) and the latest:
+    each checked first, materialized with its Dagster output to a log file, then summarized."""
+    from pipeline.cli.preflight import check_run, check_signed, unsigned
+    from pipeline.cli.runner import failure_text, materialize, quarters_to_run, summary
+    from pipeline.orchestration.partitions import province_today, wanted_partition_keys
+    from pipeline.orchestration.resources import outputs_dir, warehouse_path
+
+    raw, warehouse = _raw_dir(), warehouse_path()
+    amend = (args.amend or "").strip() or None
+    if args.amend is not None and not amend:
+        raise UserError("--amend needs a reason (--amend \"REASON\")")
+    if args.quarter:
+        quarters = check_run([args.quarter], raw)
+        check_signed(quarters[0], warehouse, amend)
+    else:
+        if amend:
+            raise UserError("--amend needs the QUARTER it amends")
+        quarters = quarters_to_run(raw, Path(warehouse), wanted_partition_keys(province_today(), raw)[-1])
+        if not quarters:
+            raise UserError(f"no quarter folder (YYYY-Qn) under {raw}/ (RAW_DIR)")
+        quarters = unsigned(check_run(quarters, raw), warehouse)
+    for n, quarter in enumerate(quarters, start=1):
+        print(f"[{n}/{len(quarters)}] materializing {quarter}" + (f" as an amendment ({amend})" if amend else "") + " …",
+              flush=True)
+        ok, log, seconds = materialize(quarter, Path(warehouse).parent / "logs", amend)
+        if not ok:
+            print(failure_text(log), file=sys.stderr)
+            print(f"error: the run of {quarter} failed after {seconds:.0f} s (its errors above; full log: {log})",
+                  file=sys.stderr)
+            return 1
+        print(summary(warehouse, outputs_dir(), quarter, seconds, log), flush=True)
+    return 0
+
+
+def cmd_backfill(args) -> int:
+    from pipeline.cli.preflight import check_run, partition_key
+    from pipeline.orchestration.partitions import parse_quarter, quarter_keys
+
+    first, last = partition_key(args.first, _raw_dir()), partition_key(args.last, _raw_dir())
+    if parse_quarter(first) > parse_quarter(last):
+        raise UserError(f"{first} comes after {last}: give the earlier quarter first")
+    from pipeline.cli.preflight import unsigned
+    from pipeline.orchestration.resources import outputs_dir, warehouse_path
+
+    quarters = check_run([q for q in quarter_keys(last) if parse_quarter(q) >= parse_quarter(first)], _raw_dir())
+    quarters = unsigned(quarters, warehouse_path())
+    from pipeline.cli.runner import failure_text, materialize, summary
+
+    failed = []
+    for n, quarter in enumerate(quarters, start=1):
+        print(f"[{n}/{len(quarters)}] materializing {quarter}", flush=True)
+        ok, log, seconds = materialize(quarter, Path(warehouse_path()).parent / "logs")
+        print(f"[{n}/{len(quarters)}] {quarter}: {'ok' if ok else 'FAILED'}", flush=True)
+        if ok:
+            print(summary(warehouse_path(), outputs_dir(), quarter, seconds, log), flush=True)
+        else:
+            failed.append(quarter)
+            print(failure_text(log) + f"\n(full log: {log})", file=sys.stderr)
+    if failed:
+        print(f"failed quarters: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_explain(args) -> int:
+    from pipeline.cli.explain import explain
+    from pipeline.orchestration.resources import warehouse_path
+
+    text, rows = explain(warehouse_path(), str(_raw_dir()), args.quarter, args.indicator_id, args.version)
+    print(text)
+    if not rows.empty:
+        print("  contributing rows per file:")
+        for (table, file), count in rows.groupby(["staging_table", "file"]).size().items():
+            print(f"    {file}: {count:,} rows ({table})")
+    if args.rows:
+        _write_rows(rows, args.rows)
+    return 0
+
+
+def _write_rows(rows, target: Path) -> None:
+    from pipeline.cli.explain import write_rows
+
+    if target.suffix.lower() not in (".csv", ".xlsx"):
+        raise UserError(f"--rows {target}: give a .xlsx or .csv file name")
+    try:
+        write_rows(rows, target)
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    print(f"wrote {len(rows):,} rows to {target}")
+
+
+def cmd_history(args) -> int:
+    from pipeline.cli.history import history
+    from pipeline.orchestration.resources import outputs_dir, warehouse_path
+
+    if args.rows and not args.diff:
+        raise UserError("--rows goes with --diff A B: the rows added and removed between two versions")
+    if args.diff:
+        from pipeline.cli.history import version_diff
+
+        text, rows = version_diff(warehouse_path(), args.quarter, *args.diff)
+        print(text)
+        if args.rows:
+            _write_rows(rows, args.rows)
+        return 0
+    print(history(warehouse_path(), outputs_dir(), args.quarter, args.latest))
+    return 0
+
+
+def cmd_sign(args) -> int:
+    from pipeline.cli.sign import sign
+    from pipeline.orchestration.resources import outputs_dir, warehouse_path
+
+    print(sign(warehouse_path(), outputs_dir(), args.quarter, args.by, args.note, args.accept_errors))
+    return 0
+
+
+def cmd_sql(args) -> int:
+    from pipeline.cli.sql import interactive, run_query
+    from pipeline.orchestration.resources import warehouse_path
+
+    if args.version and not args.quarter:
+        raise UserError("--version needs --quarter: versions are numbered per quarter")
+    if args.query is None:
+        return interactive(warehouse_path(), args.quarter, args.version)
+    run_query(warehouse_path(), args.query, sys.stdout, args.quarter, args.version)
+    return 0
+
+
+def cmd_upgrade(args) -> int:
+    from pipeline.cli.upgrade import upgrade
+    from pipeline.orchestration.resources import warehouse_path
+
+    print(upgrade(Path(warehouse_path())))
+    return 0
+
+
+def cmd_check(args) -> int:
+    from pipeline.cli.check import check
+
+    return check(args.paths)
+
+
+def cmd_release(args) -> int:
+    import dagster as dg
+
+    from pipeline.orchestration.maintenance import release_stale_runs
+
+    for run in release_stale_runs(dg.DagsterInstance.get()):
+        print(f"released run {run.run_id}: its process ({run.pids}) is gone; marked failed, pool slots freed")
+    return 0
+
+
+def _latest_quarter() -> str:
+    from pipeline.orchestration.partitions import quarters_with_exports
+
+    quarters = quarters_with_exports(_raw_dir())
+    if not quarters:
+        raise UserError(f"no quarter folder (YYYY-Qn) under {_raw_dir()}/ (RAW_DIR)")
+    return quarters[-1]
+
+
+def cmd_latest(args) -> int:
+    print(_latest_quarter())
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m pipeline", description="Trà Vinh quarterly report pipeline.")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sample = commands.add_parser("sample", help="write the deterministic sample exports (2020-Q1, 2020-Q2)")
+    sample.add_argument("--out", default=os.environ.get("RAW_DIR", "raw"), help="raw root (default: $RAW_DIR or raw/)")
+    sample.add_argument("--seed", type=int, default=None)
+    sample.add_argument("--variant", default=None, help="write every export as one rule of the export spec allows "
+                        "(ids: pipeline/sample/variants.py), to try the pipeline on it")
+    sample.add_argument("--only", metavar="SOURCE", help="with --variant: only the files of this source folder "
+                        "(e.g. --variant legacy-tcvn3-xls --only mail: the mailbox list typed in TCVN3)")
+    sample.set_defaults(handler=cmd_sample)
+    run = commands.add_parser("run", help="check, then materialize QUARTER (default: every quarter folder without figures "
+                              "yet, oldest first, then the newest), and summarize each run")
+    run.add_argument("quarter", nargs="?")
+    run.add_argument("--amend", metavar="REASON", help="re-run a signed quarter as an amendment: a new version "
+                     "linked to the signed one, with this reason (it is signed only when signed again)")
+    run.set_defaults(handler=cmd_run)
+    backfill = commands.add_parser("backfill", help="materialize every quarter from FIRST to LAST, one run each")
+    backfill.add_argument("first")
+    backfill.add_argument("last")
+    backfill.set_defaults(handler=cmd_backfill)
+    explain = commands.add_parser("explain", help="how a figure was computed, down to the raw rows")
+    explain.add_argument("quarter")
+    explain.add_argument("indicator_id")
+    explain.add_argument("--rows", type=Path, help="write the contributing rows to FILE.xlsx or FILE.csv")
+    explain.add_argument("--version", help="a published version of the quarter (its number, or `signed`), read from "
+                         "the versioned warehouse and the archive")
+    explain.set_defaults(handler=cmd_explain)
+    history = commands.add_parser("history", help="the versions of a quarter's figures and what changed between them")
+    history.add_argument("quarter")
+    history.add_argument("--latest", action="store_true", help="only the latest version and its changes")
+    history.add_argument("--diff", nargs=2, metavar=("A", "B"), help="between published versions A and B (numbers or "
+                         "`signed`): for each figure that changed, the rows added and removed and the files behind them")
+    history.add_argument("--rows", type=Path, help="with --diff: write every row added or removed to FILE.xlsx or FILE.csv")
+    history.set_defaults(handler=cmd_history)
+    sign = commands.add_parser("sign", help="sign the quarter's current version: record who and when, keep its annex "
+                               "and draft, and lock the quarter")
+    sign.add_argument("quarter")
+    sign.add_argument("--by", required=True, metavar="NAME", help="who signs")
+    sign.add_argument("--note", help="a note kept with the sign-off")
+    sign.add_argument("--accept-errors", action="store_true", help="sign although the version has ERROR findings "
+                      "(recorded with the sign-off)")
+    sign.set_defaults(handler=cmd_sign)
+    sql = commands.add_parser("sql", help="one read-only query on the versioned warehouse, printed as CSV "
+                              "(without QUERY: a read-only shell)")
+    sql.add_argument("query", nargs="?")
+    sql.add_argument("--quarter", help="the quarter whose --version is meant")
+    sql.add_argument("--version", help="read the warehouse as this published version of --quarter left it "
+                     "(its number, or `signed`)")
+    sql.set_defaults(handler=cmd_sql)
+    check = commands.add_parser("check", help="what the pipeline would make of files (or folders) before they go into raw/")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.set_defaults(handler=cmd_check)
+    commands.add_parser("upgrade-warehouse", help="rewrite a warehouse of the code before the versioned warehouse "
+                        "(DuckDB 2.0) for this DuckDB, every table and version kept").set_defaults(handler=cmd_upgrade)
+    commands.add_parser("latest-quarter", help="print the newest quarter folder under $RAW_DIR").set_defaults(handler=cmd_latest)
+    commands.add_parser("release-stale-runs", help="fail runs whose process died and free their pool slots"
+                        ).set_defaults(handler=cmd_release)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pipeline.cli.check import CheckError
+    from pipeline.cli.explain import ExplainError
+    from pipeline.cli.history import HistoryError
+    from pipeline.cli.preflight import PreflightError
+    from pipeline.cli.sign import SignError
+    from pipeline.cli.sql import SqlError
+    from pipeline.cli.upgrade import UpgradeError
+    from pipeline.lib.isolation import LimitsError
+    from pipeline.lib.lake import LakeError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (UserError, CheckError, ExplainError, HistoryError, LimitsError, PreflightError, LakeError, SignError,
+            SqlError, UpgradeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the output was piped into `head`: not a failure
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        report = Path(tempfile.gettempdir()) / f"pipeline-error-{dt.datetime.now():%Y%m%d-%H%M%S}.txt"
+        report.write_text(traceback.format_exc(), encoding="utf-8")
+        print(f"error: unexpected failure of `{args.command}`: {type(exc).__name__}: {exc} (details in {report})",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
