@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-CODE_LOCATION = "pipeline.orchestration.definitions"
+CODE_LOCATION = "pipeline.definitions"
 QUARTER = "2020-Q2"
 BEFORE_VERSIONS = "67f9c20"  # main before issue 26 (sign-off, archive, DuckLake): the baseline of its costs
 STAGES = {"ingest": ("ingest_", "raw_files"), "reconcile": ("reconciliation", "findings"),
@@ -287,6 +287,14 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     results = [bench_scale(int(s), work) for s in args.scales.split(",")]
     text = report(results)
+    print("[1x] four provinces: one after another, then at once", flush=True)
+    output = subprocess.run([str(BIN / "python"), str(ROOT / "bench" / "provinces.py"), str(work)], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout
+    provinces = json.loads(output.strip().splitlines()[-1])
+    text += ("\n\n| four provinces at 1x, 2020-Q2 each | one after another (s) | at once (s) | ratio |\n|---|---|---|---|\n"
+             f"| {provinces['provinces']} runs, the contract command | {provinces['one_after_another']:.1f} | "
+             f"{provinces['at_once']:.1f} | {provinces['ratio']:.2f} |")
+    results.append({"provinces": provinces})
     (work / "results.md").write_text(text + "\n", encoding="utf-8")
     (work / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print("\n" + text + f"\n\n(written to {work / 'results.md'})")

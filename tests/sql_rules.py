@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from assets.ingest import staging
+from assets.ingest import stage_in_sql as staging
 from pipeline.lib.reader.distinct import cell_text, cell_type
 
 

@@ -25,7 +25,7 @@ HCM = ZoneInfo(TIMEZONE)
 def test_schedule_materializes_the_quarter_that_ended(when, quarter, tmp_path):
     result = quarterly_report_schedule(dg.build_schedule_context(scheduled_execution_time=when,
                                                                  resources={"duckdb": _warehouse(tmp_path)}))
-    assert isinstance(result, dg.RunRequest) and result.partition_key == quarter
+    assert [r.partition_key for r in result] == [quarter]  # one province: the key is the quarter
 
 
 def test_schedule_ticks_at_eight_on_the_tenth_day_after_each_quarter():
@@ -105,8 +105,8 @@ class _FakeWebserver:
             def do_POST(self):
                 fake.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 reply = json.dumps({"data": {"reloadRepositoryLocation": {
-                    "__typename": "WorkspaceLocationEntry", "name": "pipeline.orchestration.definitions",
-                    "locationOrLoadError": {"__typename": "RepositoryLocation", "name": "pipeline.orchestration.definitions"},
+                    "__typename": "WorkspaceLocationEntry", "name": "pipeline.definitions",
+                    "locationOrLoadError": {"__typename": "RepositoryLocation", "name": "pipeline.definitions"},
                     "loadStatus": "LOADED"}}}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -142,7 +142,7 @@ def test_sensor_reloads_the_code_location_for_a_quarter_it_lacks_then_waits(tmp_
             break
         time.sleep(0.05)
     assert "reloadRepositoryLocation" in webserver.bodies[0]["query"]
-    assert webserver.bodies[0]["variables"] == {"repositoryLocationName": "pipeline.orchestration.definitions"}
+    assert webserver.bodies[0]["variables"] == {"repositoryLocationName": "pipeline.definitions"}
     keys, cursor, result = _tick(tmp_path, cursor)  # the reload takes a minute to reach the daemon
     assert "waiting for the reload requested earlier" in result.skip_message and len(webserver.bodies) == 1
     assert current not in json.loads(cursor)  # requested as soon as the reloaded location knows it

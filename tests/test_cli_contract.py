@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_cli_materializes_a_quarter_into_indicators(sample_raw, tmp_path):
     env = isolated_env(tmp_path, sample_raw)
     dagster = Path(sys.executable).with_name("dagster")
-    done = subprocess.run([str(dagster), "asset", "materialize", "-m", "pipeline.orchestration.definitions", "--select", "*",
+    done = subprocess.run([str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
                            "--partition", "2020-Q2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     conn = duckdb.connect(env["WAREHOUSE_PATH"], read_only=True)

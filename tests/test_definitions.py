@@ -8,7 +8,7 @@ from pipeline.orchestration.partitions import (
     province_today,
     quarter_keys,
     quarter_window,
-    quarterly_partitions,
+    report_partitions,
 )
 
 
@@ -19,8 +19,8 @@ def test_definitions_load_with_every_stage():
     assert {"stg_agencies", "stg_mailboxes", "stg_dossiers", "reconciliation", "indicators", "findings"} <= keys
 
 
-def test_partition_keys_run_from_2019_q1_to_last_finished_quarter():
-    keys = quarterly_partitions.get_partition_keys()
+def test_one_province_keeps_quarter_keys_from_2019_q1_to_last_finished_quarter():
+    keys = report_partitions.get_partition_keys()
     assert keys[0] == "2019-Q1"
     assert keys[-1] == last_finished_quarter(province_today())  # raw/ has no folder for the quarter in progress
     assert "2020-Q2" in keys

@@ -126,7 +126,7 @@ def test_make_run_refuses_a_quarter_that_does_not_exist(env):
 ])
 def test_the_assets_fail_with_a_plain_reason_when_dagster_launches_them(env, tmp_path, setting, fragment):
     env[setting] = "/no/such/raw" if setting == "RAW_DIR" else _not_duckdb(tmp_path)
-    done = subprocess.run([str(DAGSTER), "asset", "materialize", "-m", "pipeline.orchestration.definitions", "--select", "*",
+    done = subprocess.run([str(DAGSTER), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
                            "--partition", "2020-Q2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     # Dagster's own CLI prints the step's stack after the reason (its format); the reason reads plainly

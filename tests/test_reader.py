@@ -93,7 +93,7 @@ def test_html_spans_far_below_the_title_still_take_their_cells(tmp_path):
 def test_staging_pauses_the_cyclic_garbage_collector_and_restores_it(tmp_path, monkeypatch):
     import gc
 
-    from pipeline.lib import staging
+    from pipeline.lib import raw_layer as staging
 
     during, after = [], []
     listed = staging.list_source_files

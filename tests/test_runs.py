@@ -77,7 +77,7 @@ def constructed_env(tmp_path):
 def cli_run(env, quarter, kill_at_step=None, delay=0.0):
     """The contract command as a subprocess; SIGKILL its process group `delay` s after `kill_at_step` starts."""
     process = subprocess.Popen(
-        [str(DAGSTER), "asset", "materialize", "-m", "pipeline.orchestration.definitions", "--select", "*", "--partition", quarter],
+        [str(DAGSTER), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", quarter],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines = []
     for line in process.stdout:
@@ -125,7 +125,7 @@ def test_two_first_runs_on_a_brand_new_instance_both_succeed_and_leave_it_health
     # tables were created twice (two Alembic heads) and every later run failed
     assert not (Path(cli_env["DAGSTER_HOME"]) / "storage").exists()
     processes = [
-        subprocess.Popen([str(DAGSTER), "asset", "materialize", "-m", "pipeline.orchestration.definitions", "--select", "*",
+        subprocess.Popen([str(DAGSTER), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
                           "--partition", quarter], cwd=ROOT, env=cli_env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
         for quarter in ("2020-Q1", "2020-Q2")]
@@ -137,7 +137,7 @@ def test_two_first_runs_on_a_brand_new_instance_both_succeed_and_leave_it_health
         values = dict(conn.execute("SELECT indicator_id, value FROM indicators WHERE quarter = ?", [quarter]).fetchall())
         assert values["dvc.dossiers.received"] == truth[quarter]["indicators"]["dvc.dossiers.received"]
     conn.close()
-    later = subprocess.run([str(DAGSTER), "asset", "materialize", "-m", "pipeline.orchestration.definitions", "--select", "raw_files",
+    later = subprocess.run([str(DAGSTER), "asset", "materialize", "-m", "pipeline.definitions", "--select", "raw_files",
                             "--partition", "2020-Q2"], cwd=ROOT, env=cli_env, capture_output=True, text=True, timeout=300)
     assert later.returncode == 0, later.stderr[-2000:]
     assert "more than one head" not in later.stderr

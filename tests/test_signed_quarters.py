@@ -147,7 +147,7 @@ def locked(signed):
         snapshots = conn.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0]
     in_process = materialize_quarter(signed["raw"], signed["warehouse"], QUARTER, raise_on_error=False)
     contract = subprocess.run([str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m",
-                               "pipeline.orchestration.definitions", "--select", "*", "--partition", QUARTER],
+                               "pipeline.definitions", "--select", "*", "--partition", QUARTER],
                               cwd=ROOT, env=signed["env"], capture_output=True, text=True, timeout=300)
     with lake.reading(signed["warehouse"]) as conn:
         snapshots_after = conn.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0]

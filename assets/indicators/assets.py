@@ -20,7 +20,7 @@ from pipeline.lib.sqlfile import run_named
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.versions import append_version, change_share, figure_changes, keep_unversioned, shown_value
 from pipeline.lib.warehouse import column_schema, ensure_table, insert_frame, table_exists
-from pipeline.orchestration.partitions import quarter_window, quarterly_partitions
+from pipeline.orchestration.partitions import partition_of, quarter_window, report_partitions
 from pipeline.orchestration.resources import WRITER_POOL
 
 INDICATOR_COLUMNS = {
@@ -157,7 +157,7 @@ FIGURE_TABLES = [t.staging_table for t in TABLES if t.figures]
 
 
 @dg.asset(
-    partitions_def=quarterly_partitions,
+    partitions_def=report_partitions,
     group_name="indicators",
     kinds={"duckdb", "sql"},
     pool=WRITER_POOL,
@@ -175,13 +175,13 @@ def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Every figure of the report for the quarter (contract of `shared/spec/indicators.md`), computed by
     the definitions in `assets/indicators/definitions.py`; lineage in `indicator_lineage`. The figures it
     replaces stay in `indicators_history` (`pipeline.lib.versions`)."""
-    quarter = context.partition_key
-    refuse_if_signed(context, duckdb.database)
+    province, quarter = partition_of(context)
+    refuse_if_signed(context, duckdb.database_for(province))
     try:
         share = change_share()
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    with duckdb.get_connection() as conn:
+    with duckdb.connection(province) as conn:
         frame, findings, version = compute_indicators(conn, quarter, context.run.run_id)
         present = {r[0] for r in conn.execute(
             "SELECT indicator_id FROM indicators WHERE quarter = ?", [quarter]).fetchall()}

@@ -31,7 +31,7 @@ from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.tablespecs import SOURCES, TableSpec
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_rows, table_exists, transaction
 from pipeline.lib.wording import number
-from pipeline.orchestration.partitions import quarter_window, quarterly_partitions
+from pipeline.orchestration.partitions import partition_of, quarter_window, report_partitions
 from pipeline.orchestration.resources import WRITER_POOL, PipelinePaths
 
 FILE_LOADS_COLUMNS = {
@@ -124,17 +124,17 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
     @dg.multi_asset(
         name=f"ingest_{source}",
         specs=asset_specs,
-        partitions_def=quarterly_partitions,
+        partitions_def=report_partitions,
         pool=WRITER_POOL,
         can_subset=False,
         check_specs=[dg.AssetCheckSpec(TABLE_CHECK, asset=spec.staging_table, description=TABLE_CHECK_DESCRIPTION)
                      for spec in specs],
     )
     def ingest(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
-        quarter = context.partition_key
-        refuse_if_signed(context, duckdb.database)
-        quarter_dir = paths.require_exports(quarter)
-        with duckdb.get_connection() as conn:
+        province, quarter = partition_of(context)
+        refuse_if_signed(context, duckdb.database_for(province))
+        quarter_dir = paths.require_exports(province, quarter)
+        with duckdb.connection(province) as conn:
             registry = source != "agencies" and registry_loaded(conn, quarter)
             try:
                 result = stage_source(quarter_dir, source, specs, Path(paths.cache_dir) if paths.cache_dir else None)

@@ -20,7 +20,7 @@ from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.tablespecs import SOURCES, TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
 from pipeline.lib.wording import quarter_words
-from pipeline.orchestration.partitions import quarterly_partitions
+from pipeline.orchestration.partitions import partition_of, report_partitions
 from pipeline.orchestration.resources import WRITER_POOL, PipelinePaths
 
 RAW_FILES_COLUMNS = FILE_LOADS_COLUMNS
@@ -56,7 +56,7 @@ def build_manifest(quarter: str, quarter_dir: Path, loads: pd.DataFrame) -> tupl
 
 
 @dg.asset(
-    partitions_def=quarterly_partitions,
+    partitions_def=report_partitions,
     group_name="ingest",
     kinds={"duckdb"},
     pool=WRITER_POOL,
@@ -66,16 +66,16 @@ def raw_files(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: D
     """Every file of raw/<quarter>/ with size, sha256, format, sheets, rows read and outcome: what an
     auditor checks first to know which exports a quarter's figures were computed from. Each file is kept in
     the warehouse's archive by its sha256 (`pipeline.lib.archive`), so it opens again after raw/ changed."""
-    quarter = context.partition_key
-    refuse_if_signed(context, duckdb.database)
-    with duckdb.get_connection() as conn:
+    province, quarter = partition_of(context)
+    refuse_if_signed(context, duckdb.database_for(province))
+    with duckdb.connection(province) as conn:
         ensure_table(conn, "file_loads", FILE_LOADS_COLUMNS)
         loads = conn.execute("SELECT * FROM file_loads WHERE quarter = ?", [quarter]).df()
-        quarter_dir = paths.require_exports(quarter)
+        quarter_dir = paths.require_exports(province, quarter)
         manifest, findings = build_manifest(quarter, quarter_dir, loads)
         try:
             for path, sha256 in zip(manifest.path, manifest.sha256):
-                keep(duckdb.database, quarter_dir / path, sha256)
+                keep(duckdb.database_for(province), quarter_dir / path, sha256)
         except ArchiveError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         replace_partition(conn, [

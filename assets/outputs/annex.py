@@ -53,11 +53,11 @@ REPORT = ("Báo cáo kết quả triển khai thực hiện Nghị quyết số 
 class AnnexWriter:
     """Formats and the layout every sheet shares: header block, title, table header, print setup."""
 
-    def __init__(self, path: Path, quarter: str, edition: dict):
+    def __init__(self, path: Path, quarter: str, edition: dict, profile: Path | None = None):
         import xlsxwriter
 
         self.quarter, self.edition = quarter, edition
-        self.organization = organization_for(quarter)
+        self.organization = organization_for(quarter, profile)
         self.book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                                     "strings_to_numbers": False})
         self.book.set_properties({"title": f"Phụ lục báo cáo {quarter_words(quarter)}",
@@ -409,13 +409,14 @@ def _sources_sheet(w: AnnexWriter, conn, quarter: str) -> int:
     return len(INDICATORS)
 
 
-def build_annex(conn, quarter: str, target: Path, edition: dict | None = None) -> dict:
+def build_annex(conn, quarter: str, target: Path, edition: dict | None = None, profile: Path | None = None) -> dict:
     """Write the annex to `target` atomically (a temporary file renamed over it), the earlier file, when
     it differs, kept under `versions/` with its date; return a summary. Every sheet names the version it is
-    made from (`edition`, by default the quarter's current one)."""
+    made from (`edition`, by default the quarter's current one); its header is the province's (`profile`, by
+    default the default province's)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    w = AnnexWriter(partial, quarter, edition or current_edition(conn, quarter))
+    w = AnnexWriter(partial, quarter, edition or current_edition(conn, quarter), profile)
     summary = _indicator_sheet(w, conn, quarter)
     summary["trend_quarters"] = _trend_sheet(w, conn, quarter)
     _level_sheet(w, conn, quarter)

@@ -7,25 +7,26 @@ from typing import Callable
 
 import dagster as dg
 
+from pipeline.lib.profile import profile_path
 from pipeline.lib.signoff import amendment
 from pipeline.lib.versions import current_version
-from pipeline.orchestration.partitions import quarterly_partitions
+from pipeline.orchestration.partitions import partition_of, report_partitions
 from pipeline.orchestration.resources import WRITER_POOL
 
-OUTPUT_ASSET = {"partitions_def": quarterly_partitions, "group_name": "outputs", "pool": WRITER_POOL,
+OUTPUT_ASSET = {"partitions_def": report_partitions, "group_name": "outputs", "pool": WRITER_POOL,
                 "deps": ["indicators", "findings"]}
 
 
 def write_output(context: dg.AssetExecutionContext, paths, duckdb, name: str, build: Callable,
                  errors: tuple[type[Exception], ...]) -> tuple[Path, dict]:
-    """`build(conn, quarter, target, edition)` for the quarter's file `name` (`{quarter}` filled in), `edition`
-    the version it is made from and what that version amends."""
-    quarter = context.partition_key
-    amends = amendment(context, duckdb.database)
-    target = paths.outputs_for(quarter) / name.format(quarter=quarter)
-    with duckdb.get_connection() as conn:
+    """`build(conn, quarter, target, edition, profile)` for the province's quarter's file `name` (`{quarter}` filled
+    in), `edition` the version it is made from and what that version amends, `profile` the province's."""
+    province, quarter = partition_of(context)
+    amends = amendment(context, duckdb.database_for(province))
+    target = paths.outputs_for(province, quarter) / name.format(quarter=quarter)
+    with duckdb.connection(province) as conn:
         try:
-            summary = build(conn, quarter, target, edition=edition(conn, quarter, amends))
+            summary = build(conn, quarter, target, edition=edition(conn, quarter, amends), profile=profile_path(province))
         except errors as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
     context.log.info(f"{target.name} written to {target.parent}")

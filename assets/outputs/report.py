@@ -127,7 +127,7 @@ def load_figures(conn, quarter: str) -> dict[str, Figure]:
     return figures
 
 
-def render(template: Path, quarter: str, figures: dict[str, Figure], edition: dict) -> io.BytesIO:
+def render(template: Path, quarter: str, figures: dict[str, Figure], edition: dict, profile: Path | None = None) -> io.BytesIO:
     """The template rendered, figures still as markers; `phien_ban` names the version the figures come from."""
     from docxtpl import DocxTemplate
     from jinja2 import TemplateError as JinjaError
@@ -143,7 +143,7 @@ def render(template: Path, quarter: str, figures: dict[str, Figure], edition: di
         return f"⟦{'doi' if ngoac else 'doi,'}:{indicator_id}⟧" if figures[indicator_id].change(quarter) else ""
 
     last_day = quarter_window(quarter)[1]
-    organization = organization_for(quarter)
+    organization = organization_for(quarter, profile)
     context = {"co_quan": organization, "quy": quarter_words(quarter), "nam": last_day.year,
                "ngay_thang": f"{organization.place}, ngày      tháng {last_day.month} năm {last_day.year}",
                "so": so, "thay_doi": thay_doi, "phien_ban": edition_words(quarter, edition)}
@@ -245,11 +245,13 @@ def docx_content(path: Path) -> dict[str, bytes]:
                 if name != "docProps/core.xml"}
 
 
-def build_report(conn, quarter: str, target: Path, template: Path = TEMPLATE, edition: dict | None = None) -> dict:
+def build_report(conn, quarter: str, target: Path, template: Path = TEMPLATE, edition: dict | None = None,
+                 profile: Path | None = None) -> dict:
     """Write the draft to `target` atomically, the earlier file, when it differs, kept under `versions/`. The
-    template's `{{ phien_ban }}` names the version it is made from (`edition`, by default the current one)."""
+    template's `{{ phien_ban }}` names the version it is made from (`edition`, by default the current one); the
+    header is the province's (`profile`, by default the default province's)."""
     figures = load_figures(conn, quarter)
-    rendered = render(template, quarter, figures, edition or current_edition(conn, quarter))
+    rendered = render(template, quarter, figures, edition or current_edition(conn, quarter), profile)
     document, counts = fill_figures(rendered, quarter, figures)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")

@@ -19,7 +19,7 @@ from pipeline.lib.sqlfile import guarded_tables, named_queries, run_named
 from pipeline.lib.tablespecs import TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
 from pipeline.lib.wording import located, quarter_words
-from pipeline.orchestration.partitions import previous_quarter, quarter_window, quarterly_partitions
+from pipeline.orchestration.partitions import partition_of, previous_quarter, quarter_window, report_partitions
 from pipeline.orchestration.resources import WRITER_POOL
 
 CHECKS_SQL = Path(__file__).with_name("checks.sql")
@@ -52,7 +52,7 @@ def run_checks(conn, quarter: str) -> pd.DataFrame:
 
 
 @dg.asset(
-    partitions_def=quarterly_partitions,
+    partitions_def=report_partitions,
     group_name="reconcile",
     kinds={"duckdb", "sql"},
     pool=WRITER_POOL,
@@ -62,9 +62,9 @@ def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Cross-checks between the quarter's exports (and the previous quarter's, when in the warehouse):
     unknown procedures, service levels, the iGate summary's totals against the dossiers, ISO levels,
     certificate and mailbox continuity. None of them changes a figure: each says what was done."""
-    quarter = context.partition_key
-    refuse_if_signed(context, duckdb.database)
-    with duckdb.get_connection() as conn:
+    province, quarter = partition_of(context)
+    refuse_if_signed(context, duckdb.database_for(province))
+    with duckdb.connection(province) as conn:
         found = run_checks(conn, quarter)
         replace_partition(conn, [(STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, found.assign(stage=STAGE),
                                   {"quarter": quarter, "stage": STAGE})])
@@ -86,8 +86,8 @@ def exports_agree(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
     """Each cross-check of `checks.sql` as a check on the staging table whose rows it questions (the
     dossiers for unknown procedures, the iGate summary for its totals…), from the findings `reconciliation`
     kept: the checks cost no query of their own."""
-    quarter = context.op_execution_context.partition_key
-    with duckdb.get_connection() as conn:
+    province, quarter = partition_of(context.op_execution_context)
+    with duckdb.connection(province) as conn:
         found = conn.execute(f"SELECT check_id, message FROM {STAGE_FINDINGS} WHERE quarter = ? AND stage = ? "
                              "ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, source, file, sheet, row",
                              [quarter, STAGE]).df()
@@ -100,7 +100,7 @@ def exports_agree(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 
 
 @dg.asset(
-    partitions_def=quarterly_partitions,
+    partitions_def=report_partitions,
     group_name="reconcile",
     kinds={"duckdb"},
     pool=WRITER_POOL,
@@ -111,9 +111,9 @@ def exports_agree(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 def findings(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Every problem found in the quarter's exports (contract table of `shared/spec/indicators.md`):
     check_id, severity, source, file, sheet, row, message, plus the cell where one is at fault."""
-    quarter = context.partition_key
-    refuse_if_signed(context, duckdb.database)
-    with duckdb.get_connection() as conn:
+    province, quarter = partition_of(context)
+    refuse_if_signed(context, duckdb.database_for(province))
+    with duckdb.connection(province) as conn:
         ensure_table(conn, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS)
         frame = conn.execute(
             f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM {STAGE_FINDINGS} WHERE quarter = ? "

@@ -14,12 +14,12 @@ from pipeline.lib.lake import publish_version
 from pipeline.lib.reader import sha256_of
 from pipeline.lib.signoff import amendment
 from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME, current_version
-from pipeline.orchestration.partitions import quarterly_partitions
+from pipeline.orchestration.partitions import partition_of, report_partitions
 from pipeline.orchestration.resources import WRITER_POOL, PipelinePaths
 
 
 @dg.asset(
-    partitions_def=quarterly_partitions,
+    partitions_def=report_partitions,
     group_name="versions",
     kinds={"ducklake", "parquet"},
     pool=WRITER_POOL,
@@ -28,21 +28,21 @@ from pipeline.orchestration.resources import WRITER_POOL, PipelinePaths
 def warehouse_version(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
     """The quarter's new version in the versioned warehouse: every table's rows as this run computed them, kept
     for good (`python -m pipeline explain QUARTER ID --version N`, `history --diff`, `sql --version N`)."""
-    quarter = context.partition_key
-    amends = amendment(context, duckdb.database)
-    folder = paths.outputs_for(quarter)
+    province, quarter = partition_of(context)
+    amends = amendment(context, duckdb.database_for(province))
+    folder = paths.outputs_for(province, quarter)
     outputs = {}
     for kind, name in (("annex", ANNEX_NAME), ("draft", DRAFT_NAME)):
         path = folder / name.format(quarter=quarter)
         outputs[f"{kind}_file"] = path.name
         outputs[f"{kind}_sha256"] = sha256_of(path) if path.is_file() else None
-    with duckdb.get_connection() as conn:
+    with duckdb.connection(province) as conn:
         version = current_version(conn, quarter)
         if version is None:
             raise dg.Failure(description=f"{quarter} has no figures in the warehouse yet: nothing to publish",
                              allow_retries=False)
-        info = {"version": version, "run_id": context.run.run_id, **amends, **outputs}
-        snapshot = publish_version(conn, duckdb.database, quarter, info)
+        info = {"version": version, "province": province, "run_id": context.run.run_id, **amends, **outputs}
+        snapshot = publish_version(conn, duckdb.database_for(province), quarter, info)
     what = f"version {version} of {quarter}" + (
         f", an amendment of signed version {amends['amendment_of']} ({amends['amend_reason']})" if amends["amendment_of"] else "")
     context.log.info(f"{what} published as snapshot {snapshot} of the versioned warehouse")

@@ -26,7 +26,7 @@ class HistoryError(Exception):
 
 def published_and_signed(warehouse: str, quarter: str) -> tuple[dict[int, dict], dict | None]:
     """The quarter's published versions by number and its current sign-off (empty before the lake exists)."""
-    if not lake.catalog_path(warehouse).is_file():
+    if not lake.exists(warehouse):
         return {}, None
     with lake.reading(warehouse) as conn:
         return {v["version"]: v for v in lake.published_versions(conn, quarter)}, lake.current_signoff(conn, quarter)

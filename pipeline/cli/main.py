@@ -21,10 +21,28 @@ class UserError(Exception):
     """A reason the command cannot do what was asked, for the user."""
 
 
-def _raw_dir() -> Path:
-    from pipeline.orchestration.resources import DEFAULT_RAW_DIR
+def _place(args):
+    """The folders of the province the command is about (`--province`, else the default province)."""
+    from pipeline.lib.provinces import place, require
 
-    return Path(os.environ.get("RAW_DIR", DEFAULT_RAW_DIR))
+    return place(require(getattr(args, "province", None)))
+
+
+def _provinces(args) -> list[str]:
+    """`--province`, else every configured province (default first); a landing-zone folder holding quarters that
+    is no province stops the command, naming it."""
+    from pipeline.lib.provinces import place, province_names, require, unknown_folder_message, unknown_province_folders
+
+    if args.province:
+        return [require(args.province)]
+    strays = unknown_province_folders(place().raw_dir)
+    if strays:
+        raise UserError(unknown_folder_message(strays[0]))
+    return province_names()
+
+
+def _named(place, quarter: str) -> str:
+    return quarter if place.is_default else f"{quarter} ({place.province})"
 
 
 def cmd_sample(args) -> int:
@@ -51,63 +69,78 @@ def cmd_sample(args) -> int:
 
 
 def cmd_run(args) -> int:
-    """The quarter asked for, else every quarter folder without figures yet (oldest first) and the latest:
-    each checked first, materialized with its Dagster output to a log file, then summarized."""
+    """The quarter asked for, else every quarter folder without figures yet (oldest first) and the latest, of the
+    province asked for, else of every province: each checked first, materialized with its Dagster output to a log
+    file, then summarized."""
     from pipeline.cli.preflight import check_run, check_signed, unsigned
-    from pipeline.cli.runner import failure_text, materialize, quarters_to_run, summary
-    from pipeline.orchestration.partitions import province_today, wanted_partition_keys
-    from pipeline.orchestration.resources import outputs_dir, warehouse_path
+    from pipeline.cli.runner import quarters_to_run
+    from pipeline.lib.provinces import place
+    from pipeline.orchestration.partitions import all_raw_dirs, province_today, wanted_partition_keys
 
-    raw, warehouse = _raw_dir(), warehouse_path()
     amend = (args.amend or "").strip() or None
     if args.amend is not None and not amend:
         raise UserError("--amend needs a reason (--amend \"REASON\")")
-    if args.quarter:
-        quarters = check_run([args.quarter], raw)
-        check_signed(quarters[0], warehouse, amend)
-    else:
-        if amend:
-            raise UserError("--amend needs the QUARTER it amends")
-        quarters = quarters_to_run(raw, Path(warehouse), wanted_partition_keys(province_today(), raw)[-1])
-        if not quarters:
-            raise UserError(f"no quarter folder (YYYY-Qn) under {raw}/ (RAW_DIR)")
-        quarters = unsigned(check_run(quarters, raw), warehouse)
-    for n, quarter in enumerate(quarters, start=1):
-        print(f"[{n}/{len(quarters)}] materializing {quarter}" + (f" as an amendment ({amend})" if amend else "") + " …",
-              flush=True)
-        ok, log, seconds = materialize(quarter, Path(warehouse).parent / "logs", amend)
+    if amend and not args.quarter:
+        raise UserError("--amend needs the QUARTER it amends")
+    planned = []
+    for province in _provinces(args):
+        where = place(province)
+        if args.quarter:
+            quarters = check_run([args.quarter], where)
+            check_signed(quarters[0], str(where.warehouse), amend)
+        else:
+            latest = wanted_partition_keys(province_today(), *all_raw_dirs())[-1]
+            quarters = quarters_to_run(where.raw_dir, where.warehouse, latest)
+            if not quarters:
+                if args.province or where.is_default:
+                    raise UserError(f"no quarter folder (YYYY-Qn) under {where.raw_dir}/ (RAW_DIR)")
+                continue
+            quarters = unsigned(check_run(quarters, where), str(where.warehouse))
+        planned += [(where, quarter) for quarter in quarters]
+    return _materialize_all(planned, amend)
+
+
+def _materialize_all(planned: list, amend: str | None = None) -> int:
+    """Each (province's place, quarter) in turn, a summary after each; stops at the first failure."""
+    from pipeline.cli.runner import failure_text, materialize, summary
+
+    for n, (where, quarter) in enumerate(planned, start=1):
+        print(f"[{n}/{len(planned)}] materializing {_named(where, quarter)}" + (f" as an amendment ({amend})" if amend else "")
+              + " …", flush=True)
+        ok, log, seconds = materialize(where.province, quarter, where.warehouse.parent / "logs", amend)
         if not ok:
             print(failure_text(log), file=sys.stderr)
-            print(f"error: the run of {quarter} failed after {seconds:.0f} s (its errors above; full log: {log})",
-                  file=sys.stderr)
+            print(f"error: the run of {_named(where, quarter)} failed after {seconds:.0f} s (its errors above; full log: "
+                  f"{log})", file=sys.stderr)
             return 1
-        print(summary(warehouse, outputs_dir(), quarter, seconds, log), flush=True)
+        print(summary(str(where.warehouse), str(where.outputs_dir), quarter, seconds, log), flush=True)
     return 0
 
 
 def cmd_backfill(args) -> int:
-    from pipeline.cli.preflight import check_run, partition_key
+    from pipeline.cli.preflight import check_run, known_quarter, unsigned
+    from pipeline.lib.provinces import place
     from pipeline.orchestration.partitions import parse_quarter, quarter_keys
 
-    first, last = partition_key(args.first, _raw_dir()), partition_key(args.last, _raw_dir())
+    first, last = known_quarter(args.first), known_quarter(args.last)
     if parse_quarter(first) > parse_quarter(last):
         raise UserError(f"{first} comes after {last}: give the earlier quarter first")
-    from pipeline.cli.preflight import unsigned
-    from pipeline.orchestration.resources import outputs_dir, warehouse_path
-
-    quarters = check_run([q for q in quarter_keys(last) if parse_quarter(q) >= parse_quarter(first)], _raw_dir())
-    quarters = unsigned(quarters, warehouse_path())
+    planned = []
+    for province in _provinces(args):
+        where = place(province)
+        quarters = check_run([q for q in quarter_keys(last) if parse_quarter(q) >= parse_quarter(first)], where)
+        planned += [(where, quarter) for quarter in unsigned(quarters, str(where.warehouse))]
     from pipeline.cli.runner import failure_text, materialize, summary
 
     failed = []
-    for n, quarter in enumerate(quarters, start=1):
-        print(f"[{n}/{len(quarters)}] materializing {quarter}", flush=True)
-        ok, log, seconds = materialize(quarter, Path(warehouse_path()).parent / "logs")
-        print(f"[{n}/{len(quarters)}] {quarter}: {'ok' if ok else 'FAILED'}", flush=True)
+    for n, (where, quarter) in enumerate(planned, start=1):
+        print(f"[{n}/{len(planned)}] materializing {_named(where, quarter)}", flush=True)
+        ok, log, seconds = materialize(where.province, quarter, where.warehouse.parent / "logs")
+        print(f"[{n}/{len(planned)}] {_named(where, quarter)}: {'ok' if ok else 'FAILED'}", flush=True)
         if ok:
-            print(summary(warehouse_path(), outputs_dir(), quarter, seconds, log), flush=True)
+            print(summary(str(where.warehouse), str(where.outputs_dir), quarter, seconds, log), flush=True)
         else:
-            failed.append(quarter)
+            failed.append(_named(where, quarter))
             print(failure_text(log) + f"\n(full log: {log})", file=sys.stderr)
     if failed:
         print(f"failed quarters: {', '.join(failed)}", file=sys.stderr)
@@ -116,9 +149,9 @@ def cmd_backfill(args) -> int:
 
 def cmd_explain(args) -> int:
     from pipeline.cli.explain import explain
-    from pipeline.orchestration.resources import warehouse_path
 
-    text, rows = explain(warehouse_path(), str(_raw_dir()), args.quarter, args.indicator_id, args.version)
+    where = _place(args)
+    text, rows = explain(str(where.warehouse), str(where.raw_dir), args.quarter, args.indicator_id, args.version)
     print(text)
     if not rows.empty:
         print("  contributing rows per file:")
@@ -143,39 +176,39 @@ def _write_rows(rows, target: Path) -> None:
 
 def cmd_history(args) -> int:
     from pipeline.cli.history import history
-    from pipeline.orchestration.resources import outputs_dir, warehouse_path
 
+    where = _place(args)
     if args.rows and not args.diff:
         raise UserError("--rows goes with --diff A B: the rows added and removed between two versions")
     if args.diff:
         from pipeline.cli.history import version_diff
 
-        text, rows = version_diff(warehouse_path(), args.quarter, *args.diff)
+        text, rows = version_diff(str(where.warehouse), args.quarter, *args.diff)
         print(text)
         if args.rows:
             _write_rows(rows, args.rows)
         return 0
-    print(history(warehouse_path(), outputs_dir(), args.quarter, args.latest))
+    print(history(str(where.warehouse), str(where.outputs_dir), args.quarter, args.latest))
     return 0
 
 
 def cmd_sign(args) -> int:
     from pipeline.cli.sign import sign
-    from pipeline.orchestration.resources import outputs_dir, warehouse_path
 
-    print(sign(warehouse_path(), outputs_dir(), args.quarter, args.by, args.note, args.accept_errors))
+    where = _place(args)
+    print(sign(str(where.warehouse), str(where.outputs_dir), args.quarter, args.by, args.note, args.accept_errors))
     return 0
 
 
 def cmd_sql(args) -> int:
     from pipeline.cli.sql import interactive, run_query
-    from pipeline.orchestration.resources import warehouse_path
 
+    where = _place(args)
     if args.version and not args.quarter:
         raise UserError("--version needs --quarter: versions are numbered per quarter")
     if args.query is None:
-        return interactive(warehouse_path(), args.quarter, args.version)
-    run_query(warehouse_path(), args.query, sys.stdout, args.quarter, args.version)
+        return interactive(str(where.warehouse), args.quarter, args.version)
+    run_query(str(where.warehouse), args.query, sys.stdout, args.quarter, args.version)
     return 0
 
 
@@ -190,7 +223,24 @@ def cmd_upgrade(args) -> int:
 def cmd_check(args) -> int:
     from pipeline.cli.check import check
 
-    return check(args.paths)
+    where = _place(args)
+    if not args.paths and not args.province:
+        raise UserError("give the files or folders to check (or --province NAME: its whole landing zone)")
+    return check(args.paths or [str(where.raw_dir)])
+
+
+def cmd_users(args) -> int:
+    from pipeline.cli.serve import add_user, read_password
+
+    path = add_user(args.name, read_password())
+    print(f"user {args.name} can log in to the UI (users file: {path})")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from pipeline.cli.serve import serve
+
+    return serve(args.listen, args.port, args.webserver_port)
 
 
 def cmd_release(args) -> int:
@@ -206,9 +256,10 @@ def cmd_release(args) -> int:
 def _latest_quarter() -> str:
     from pipeline.orchestration.partitions import quarters_with_exports
 
-    quarters = quarters_with_exports(_raw_dir())
+    raw_dir = _place(argparse.Namespace()).raw_dir
+    quarters = quarters_with_exports(raw_dir)
     if not quarters:
-        raise UserError(f"no quarter folder (YYYY-Qn) under {_raw_dir()}/ (RAW_DIR)")
+        raise UserError(f"no quarter folder (YYYY-Qn) under {raw_dir}/ (RAW_DIR)")
     return quarters[-1]
 
 
@@ -220,6 +271,11 @@ def cmd_latest(args) -> int:
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m pipeline", description="Trà Vinh quarterly report pipeline.")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    one = argparse.ArgumentParser(add_help=False)
+    one.add_argument("--province", metavar="NAME", help="the province (its profile pipeline/profile/NAME.toml); "
+                     "default: the default province")
+    every = argparse.ArgumentParser(add_help=False)
+    every.add_argument("--province", metavar="NAME", help="only this province (default: every configured province)")
     sample = commands.add_parser("sample", help="write the deterministic sample exports (2020-Q1, 2020-Q2)")
     sample.add_argument("--out", default=os.environ.get("RAW_DIR", "raw"), help="raw root (default: $RAW_DIR or raw/)")
     sample.add_argument("--seed", type=int, default=None)
@@ -228,31 +284,31 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--only", metavar="SOURCE", help="with --variant: only the files of this source folder "
                         "(e.g. --variant legacy-tcvn3-xls --only mail: the mailbox list typed in TCVN3)")
     sample.set_defaults(handler=cmd_sample)
-    run = commands.add_parser("run", help="check, then materialize QUARTER (default: every quarter folder without figures "
+    run = commands.add_parser("run", parents=[every], help="check, then materialize QUARTER (default: every quarter folder without figures "
                               "yet, oldest first, then the newest), and summarize each run")
     run.add_argument("quarter", nargs="?")
     run.add_argument("--amend", metavar="REASON", help="re-run a signed quarter as an amendment: a new version "
                      "linked to the signed one, with this reason (it is signed only when signed again)")
     run.set_defaults(handler=cmd_run)
-    backfill = commands.add_parser("backfill", help="materialize every quarter from FIRST to LAST, one run each")
+    backfill = commands.add_parser("backfill", parents=[every], help="materialize every quarter from FIRST to LAST, one run each")
     backfill.add_argument("first")
     backfill.add_argument("last")
     backfill.set_defaults(handler=cmd_backfill)
-    explain = commands.add_parser("explain", help="how a figure was computed, down to the raw rows")
+    explain = commands.add_parser("explain", parents=[one], help="how a figure was computed, down to the raw rows")
     explain.add_argument("quarter")
     explain.add_argument("indicator_id")
     explain.add_argument("--rows", type=Path, help="write the contributing rows to FILE.xlsx or FILE.csv")
     explain.add_argument("--version", help="a published version of the quarter (its number, or `signed`), read from "
                          "the versioned warehouse and the archive")
     explain.set_defaults(handler=cmd_explain)
-    history = commands.add_parser("history", help="the versions of a quarter's figures and what changed between them")
+    history = commands.add_parser("history", parents=[one], help="the versions of a quarter's figures and what changed between them")
     history.add_argument("quarter")
     history.add_argument("--latest", action="store_true", help="only the latest version and its changes")
     history.add_argument("--diff", nargs=2, metavar=("A", "B"), help="between published versions A and B (numbers or "
                          "`signed`): for each figure that changed, the rows added and removed and the files behind them")
     history.add_argument("--rows", type=Path, help="with --diff: write every row added or removed to FILE.xlsx or FILE.csv")
     history.set_defaults(handler=cmd_history)
-    sign = commands.add_parser("sign", help="sign the quarter's current version: record who and when, keep its annex "
+    sign = commands.add_parser("sign", parents=[one], help="sign the quarter's current version: record who and when, keep its annex "
                                "and draft, and lock the quarter")
     sign.add_argument("quarter")
     sign.add_argument("--by", required=True, metavar="NAME", help="who signs")
@@ -260,19 +316,31 @@ def parser() -> argparse.ArgumentParser:
     sign.add_argument("--accept-errors", action="store_true", help="sign although the version has ERROR findings "
                       "(recorded with the sign-off)")
     sign.set_defaults(handler=cmd_sign)
-    sql = commands.add_parser("sql", help="one read-only query on the versioned warehouse, printed as CSV "
+    sql = commands.add_parser("sql", parents=[one], help="one read-only query on the versioned warehouse, printed as CSV "
                               "(without QUERY: a read-only shell)")
     sql.add_argument("query", nargs="?")
     sql.add_argument("--quarter", help="the quarter whose --version is meant")
     sql.add_argument("--version", help="read the warehouse as this published version of --quarter left it "
                      "(its number, or `signed`)")
     sql.set_defaults(handler=cmd_sql)
-    check = commands.add_parser("check", help="what the pipeline would make of files (or folders) before they go into raw/")
-    check.add_argument("paths", nargs="+", metavar="PATH")
+    check = commands.add_parser("check", parents=[one], help="what the pipeline would make of files (or folders) before "
+                                "they go into raw/")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default with --province: its landing zone)")
     check.set_defaults(handler=cmd_check)
     commands.add_parser("upgrade-warehouse", help="rewrite a warehouse of the code before the versioned warehouse "
                         "(DuckDB 2.0) for this DuckDB, every table and version kept").set_defaults(handler=cmd_upgrade)
     commands.add_parser("latest-quarter", help="print the newest quarter folder under $RAW_DIR").set_defaults(handler=cmd_latest)
+    users = commands.add_parser("users", help="the users of the UI's login (production profile)")
+    users_commands = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = users_commands.add_parser("add", help="add or replace a user; the password is read from standard input")
+    add.add_argument("name")
+    add.set_defaults(handler=cmd_users)
+    serve = commands.add_parser("serve", help="the production profile: dagster-daemon, dagster-webserver (127.0.0.1 "
+                                "only) and the nginx login in front of it, under one supervisor")
+    serve.add_argument("--listen", default="127.0.0.1", help="the address the login listens on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8443, help="its HTTPS port (default 8443)")
+    serve.add_argument("--webserver-port", type=int, default=3000, help="the webserver's port on 127.0.0.1 (default 3000)")
+    serve.set_defaults(handler=cmd_serve)
     commands.add_parser("release-stale-runs", help="fail runs whose process died and free their pool slots"
                         ).set_defaults(handler=cmd_release)
     return main
@@ -283,17 +351,19 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.cli.explain import ExplainError
     from pipeline.cli.history import HistoryError
     from pipeline.cli.preflight import PreflightError
+    from pipeline.cli.serve import ServeError
     from pipeline.cli.sign import SignError
     from pipeline.cli.sql import SqlError
     from pipeline.cli.upgrade import UpgradeError
     from pipeline.lib.isolation import LimitsError
     from pipeline.lib.lake import LakeError
+    from pipeline.lib.provinces import ProvinceError
 
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
     except (UserError, CheckError, ExplainError, HistoryError, LimitsError, PreflightError, LakeError, SignError,
-            SqlError, UpgradeError) as exc:
+            SqlError, UpgradeError, ProvinceError, ServeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,25 +13,26 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib.isolation import LimitsError, ReaderLimits
-from pipeline.lib.lake import signoff_of
-from pipeline.lib.profile import load_profile
+from pipeline.lib.lake import postgres_url, signoff_of
+from pipeline.lib.profile import load_profile, profile_path
+from pipeline.lib.provinces import Place
 from pipeline.lib.signoff import lock_message, signed_words
 from pipeline.lib.versions import change_share
-from pipeline.orchestration.partitions import parse_quarter, province_today, wanted_partition_keys
-from pipeline.orchestration.resources import exports_problem, warehouse_path, warehouse_problem
+from pipeline.orchestration.partitions import all_raw_dirs, parse_quarter, province_today, wanted_partition_keys
+from pipeline.orchestration.resources import exports_problem, warehouse_problem
 
 
 class PreflightError(Exception):
     """A reason not to launch, for the user."""
 
 
-def partition_key(quarter: str, raw_dir: Path) -> str:
+def known_quarter(quarter: str) -> str:
     """The quarter, when it is a partition of the pipeline."""
     try:
         parse_quarter(quarter)
     except ValueError as exc:
         raise PreflightError(str(exc)) from None
-    keys = wanted_partition_keys(province_today(), raw_dir)
+    keys = wanted_partition_keys(province_today(), *all_raw_dirs())
     if quarter not in keys:
         raise PreflightError(f"{quarter} is not a quarter the pipeline can run: quarters go from {keys[0]} to {keys[-1]} "
                              "(a quarter that has not begun has no exports yet)")
@@ -64,12 +65,12 @@ def writable_warehouse(path: Path) -> None:
                 raise PreflightError(f"cannot open the warehouse {path} (WAREHOUSE_PATH): {warehouse_problem(exc)}") from None
 
 
-def settings() -> None:
-    """Every setting read from the environment parses."""
+def settings(province: str | None = None) -> None:
+    """Every setting read from the environment parses, and the province's profile."""
     try:
         ReaderLimits.from_env()
         change_share()
-        load_profile()
+        load_profile(profile_path(province))
     except (LimitsError, ValueError) as exc:  # ProfileError is a ValueError
         raise PreflightError(str(exc)) from None
     limit = os.environ.get("DUCKDB_MEMORY_LIMIT")
@@ -80,9 +81,10 @@ def settings() -> None:
             raise PreflightError(f"DUCKDB_MEMORY_LIMIT={limit!r} is not a memory size (examples: 1GB, 512MB)") from None
 
 
-def check_run(quarters: list[str], raw_dir: Path) -> list[str]:
-    """The quarters, each checked, with the warehouse and the settings; the first problem raises."""
-    keys = [partition_key(q, raw_dir) for q in quarters]
+def check_run(quarters: list[str], where: Place) -> list[str]:
+    """The province's quarters, each checked, with its warehouse and the settings; the first problem raises."""
+    raw_dir = where.raw_dir
+    keys = [known_quarter(q) for q in quarters]
     missing = []
     for key in keys:
         try:
@@ -93,9 +95,21 @@ def check_run(quarters: list[str], raw_dir: Path) -> list[str]:
             missing.append(f"{key} ({exc})")
     if missing:
         raise PreflightError("no exports for " + "; ".join(missing) + ": nothing was run")
-    writable_warehouse(Path(warehouse_path()))
-    settings()
+    writable_warehouse(where.warehouse)
+    settings(where.province)
+    reachable_catalog()
     return keys
+
+
+def reachable_catalog() -> None:
+    """With the production profile, the PostgreSQL server answers with the URL's credentials."""
+    from pipeline.cli.serve import postgres_problem
+
+    url = postgres_url()
+    if url is not None:
+        problem = postgres_problem(url)
+        if problem:
+            raise PreflightError(problem)
 
 
 def check_signed(quarter: str, warehouse: str, amend_reason: str | None) -> None:

@@ -23,7 +23,7 @@ from pipeline.cli.history import history
 from pipeline.lib.signoff import AMEND_TAG
 from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME
 from pipeline.lib.warehouse import table_exists
-from pipeline.orchestration.partitions import parse_quarter, quarters_with_exports
+from pipeline.orchestration.partitions import parse_quarter, partition_key, partition_tags, quarters_with_exports
 
 SEVERITY_ORDER = "CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END"
 
@@ -44,16 +44,18 @@ def quarters_to_run(raw_dir: Path, warehouse: Path, latest_partition: str) -> li
     return [q for q in folders[:-1] if q not in done] + folders[-1:]
 
 
-def materialize(quarter: str, log_dir: Path, amend_reason: str | None = None) -> tuple[bool, Path, float]:
-    """The contract command for one quarter, its output to a log file: (succeeded, log, seconds). An amendment
-    runs the same assets as the job, which takes the run's tags (`amend_reason`)."""
+def materialize(province: str, quarter: str, log_dir: Path, amend_reason: str | None = None) -> tuple[bool, Path, float]:
+    """The contract command for one province's quarter, its output to a log file: (succeeded, log, seconds). An
+    amendment runs the same assets as the job, which takes the run's tags (`amend_reason`)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"run-{quarter}-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
     dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "asset", "materialize", "-m", "pipeline.orchestration.definitions", "--select", "*", "--partition", quarter]
+    key = partition_key(province, quarter)
+    command = [str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", key]
     if amend_reason:
-        command = [str(dagster), "job", "execute", "-m", "pipeline.orchestration.definitions", "-j", "quarterly_report", "--tags",
-                   json.dumps({"dagster/partition": quarter, AMEND_TAG: amend_reason}, ensure_ascii=False)]
+        command = [str(dagster), "job", "execute", "-m", "pipeline.definitions", "-j", "quarterly_report", "--tags",
+                   json.dumps({"dagster/partition": key, **partition_tags(province, quarter), AMEND_TAG: amend_reason},
+                              ensure_ascii=False)]
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as handle:
         done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT)

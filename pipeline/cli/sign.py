@@ -35,12 +35,12 @@ def published(warehouse: str, quarter: str) -> list[dict]:
         parse_quarter(quarter)
     except ValueError as exc:
         raise SignError(str(exc)) from None
-    if not lake.catalog_path(warehouse).is_file():
+    if not lake.exists(warehouse):
         raise SignError(f"{quarter} was never materialized: there is no versioned warehouse beside {warehouse} yet")
     with lake.reading(warehouse) as conn:
         versions = lake.published_versions(conn, quarter)
     if not versions:
-        raise SignError(f"{quarter} was never materialized (no published version in {lake.catalog_path(warehouse)}); "
+        raise SignError(f"{quarter} was never materialized (no published version in {lake.location(warehouse)}); "
                         f"run `python -m pipeline run {quarter}` first")
     return versions
 

@@ -74,7 +74,7 @@ def interactive(warehouse: str, quarter: str | None, version: str | None) -> int
     """A read-only shell: each statement ended by `;` (the last one by the end of the input), its result as CSV."""
     conn = _connect(warehouse, quarter, version)
     where = f"version {version} of {quarter}" if version else "the latest version of every quarter"
-    print(f"read-only SQL on {lake.catalog_path(warehouse)} ({where}); tables: "
+    print(f"read-only SQL on {lake.location(warehouse)} ({where}); tables: "
           + ", ".join(t for (t,) in conn.execute("SELECT table_name FROM information_schema.tables "
                                                  "WHERE table_catalog = 'lake' ORDER BY 1").fetchall())
           + ". End with Ctrl-D.", file=sys.stderr)

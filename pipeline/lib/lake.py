@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import re
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +29,9 @@ from pathlib import Path
 import duckdb
 
 LAKE = "lake"
-EXTENSIONS = {"ducklake": "duckdb_extension_ducklake", "sqlite_scanner": "duckdb_extension_sqlite_scanner"}
+EXTENSIONS = {"ducklake": "duckdb_extension_ducklake", "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+              "postgres_scanner": "duckdb_extension_postgres_scanner"}
+POSTGRES_ENV = "PIPELINE_POSTGRES_URL"
 NOT_VERSIONED = ("versions",)  # the working file's own record of version numbers; `*_history` tables too
 SIGNOFFS_COLUMNS = {
     "quarter": "VARCHAR", "version": "INTEGER", "snapshot_id": "BIGINT", "signed_by": "VARCHAR",
@@ -40,6 +44,10 @@ class LakeError(Exception):
     """The lake cannot be read as asked (none yet, no such version), for the user."""
 
 
+class NoLakeYet(LakeError):
+    """No quarter of the province has been published yet."""
+
+
 def lake_dir(warehouse: str | Path) -> Path:
     """Beside the working file, as an absolute path: the catalog records where its data lies."""
     return Path(warehouse).resolve().parent / "lake"
@@ -47,6 +55,23 @@ def lake_dir(warehouse: str | Path) -> Path:
 
 def catalog_path(warehouse: str | Path) -> Path:
     return lake_dir(warehouse) / "catalog.sqlite"
+
+
+def location(warehouse: str | Path) -> str:
+    """Where the province's catalog is, for messages: the SQLite file, or the schema on PostgreSQL."""
+    url = postgres_url()
+    return str(catalog_path(warehouse)) if url is None else f"schema {metadata_schema(warehouse)} of {redacted(url)}"
+
+
+def exists(warehouse: str | Path) -> bool:
+    """Whether the province has a versioned warehouse yet (a server that cannot be reached raises LakeError)."""
+    if postgres_url() is None:
+        return catalog_path(warehouse).is_file()
+    try:
+        with reading(warehouse):
+            return True
+    except NoLakeYet:
+        return False
 
 
 def extension_file(name: str) -> Path:
@@ -61,8 +86,39 @@ def extension_file(name: str) -> Path:
 
 
 def load_extensions(conn) -> None:
-    for name in EXTENSIONS:
+    needed = ["ducklake", "postgres_scanner" if postgres_url() else "sqlite_scanner"]
+    for name in needed:
         conn.execute(f"LOAD '{extension_file(name)}'")
+
+
+def postgres_url() -> str | None:
+    """PIPELINE_POSTGRES_URL (the production profile): the lake's catalog on PostgreSQL instead of SQLite."""
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def metadata_schema(warehouse: str | Path) -> str:
+    """The PostgreSQL schema holding one province's catalog: every province is a lake of its own."""
+    from pipeline.lib.provinces import province_of_warehouse
+
+    return "lake_" + re.sub(r"[^a-z0-9]", "_", province_of_warehouse(warehouse))
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, to be named in messages."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", re.sub(r"(password=)\S+", r"\1***", url))
+
+
+def catalog_problem(exc: Exception, url: str) -> str:
+    """What is wrong with the PostgreSQL catalog, in one line naming what to fix."""
+    text = str(exc).replace(url, redacted(url))
+    where = f"{POSTGRES_ENV}={redacted(url)}"
+    if "password authentication failed" in text or "no password supplied" in text:
+        return f"PostgreSQL refused the user or password in {where}: fix the URL's credentials"
+    if "does not exist" in text and "database" in text:
+        return f"the database named in {where} does not exist on the server: create it (createdb) or fix the URL"
+    if "Connection refused" in text or "could not connect" in text or "Unable to connect" in text or "timeout" in text:
+        return f"cannot reach PostgreSQL at {where}: is the server running and listening there?"
+    return f"the lake's catalog on PostgreSQL ({where}) cannot be opened: {redacted(text.splitlines()[0])}"
 
 
 def _create_catalog(catalog: Path) -> None:
@@ -73,21 +129,34 @@ def _create_catalog(catalog: Path) -> None:
 
 
 def attach(conn, warehouse: str | Path, *, read_only: bool, snapshot: int | None = None, name: str = LAKE) -> None:
-    """Attach the lake to `conn` as `name`: read-only (at `snapshot`, if given) or for writing."""
+    """Attach the lake to `conn` as `name`: read-only (at `snapshot`, if given) or for writing. Its catalog is
+    SQLite beside the working file, or a schema of its own on PostgreSQL (PIPELINE_POSTGRES_URL)."""
+    url = postgres_url()
     catalog = catalog_path(warehouse)
-    if read_only and not catalog.is_file():
-        raise LakeError(f"no versioned warehouse at {catalog} yet (materialize a quarter first)")
-    if not read_only and not catalog.is_file():
+    if url is None and read_only and not catalog.is_file():
+        raise NoLakeYet(f"no versioned warehouse at {catalog} yet (materialize a quarter first)")
+    if url is None and not read_only and not catalog.is_file():
         _create_catalog(catalog)
     load_extensions(conn)
     options = [f"DATA_PATH '{lake_dir(warehouse) / 'data'}/'"]
+    if url is not None:
+        options.append(f"METADATA_SCHEMA '{metadata_schema(warehouse)}'")
     if not read_only:  # inlining small inserts into the catalog reserves the column name row_id, which lineage uses
         options.append("DATA_INLINING_ROW_LIMIT 0")
     if read_only:
         options.append("READ_ONLY")
     if snapshot is not None:
         options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
-    conn.execute(f"ATTACH 'ducklake:sqlite:{catalog}' AS {name} ({', '.join(options)})")
+    if url is None:
+        conn.execute(f"ATTACH 'ducklake:sqlite:{catalog}' AS {name} ({', '.join(options)})")
+        return
+    try:
+        conn.execute(f"ATTACH 'ducklake:postgres:{url}' AS {name} ({', '.join(options)})")
+    except duckdb.Error as exc:
+        if read_only and "Existing DuckLake" in str(exc) and "does not exist" in str(exc):
+            raise NoLakeYet(f"no versioned warehouse in schema {metadata_schema(warehouse)} of {POSTGRES_ENV} yet "
+                            "(materialize a quarter first)") from None
+        raise LakeError(catalog_problem(exc, url)) from None
 
 
 def open_lake(warehouse: str | Path, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -245,10 +314,11 @@ def current_signoff(conn, quarter: str) -> dict | None:
 
 def signoff_of(warehouse: str | Path, quarter: str) -> dict | None:
     """The quarter's current sign-off, read from the lake (None when there is no lake yet)."""
-    if not catalog_path(warehouse).is_file():
+    try:
+        with reading(warehouse) as conn:
+            return current_signoff(conn, quarter)
+    except NoLakeYet:
         return None
-    with reading(warehouse) as conn:
-        return current_signoff(conn, quarter)
 
 
 def resolve_version(warehouse: str | Path, quarter: str, wanted: str) -> dict:

@@ -1,19 +1,19 @@
-"""The organization profile: who issues the report, per period of validity (`pipeline/profile/organization.toml`,
-or the file ORGANIZATION_PROFILE names). Outputs read their header, place and signer from here, never from code.
+"""The organization profile: who issues a province's report, per period of validity (`pipeline/profile/<province>.toml`,
+or the folder or file ORGANIZATION_PROFILE names: `pipeline.lib.provinces`). Outputs read their header, place
+and signer from here, never from code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.lib.provinces import DEFAULT_NAME, PACKAGED_PROFILES, PROFILE_ENV, ProvinceError, default_province, profile_file
 from pipeline.orchestration.partitions import quarter_window
 
-DEFAULT_PROFILE = Path(__file__).resolve().parents[1] / "profile" / "organization.toml"
-PROFILE_ENV = "ORGANIZATION_PROFILE"
+DEFAULT_PROFILE = PACKAGED_PROFILES / f"{DEFAULT_NAME}.toml"
 FIELDS = ("governing_body", "department", "department_name", "place", "signer_title", "recipients")
 DEFAULT_REPORT_SYMBOL = "BC"  # the symbol of the report's number (`Số: …/BC-STTTT-VP`) when the profile gives none
 
@@ -34,8 +34,12 @@ class Organization:
     report_symbol: str = DEFAULT_REPORT_SYMBOL
 
 
-def profile_path() -> Path:
-    return Path(os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE)
+def profile_path(province: str | None = None) -> Path:
+    """The province's profile (the default province's when None)."""
+    try:
+        return profile_file(province or default_province())
+    except ProvinceError as exc:
+        raise ProfileError(str(exc)) from None
 
 
 def load_profile(path: Path | None = None) -> list[Organization]:
@@ -63,7 +67,7 @@ def load_profile(path: Path | None = None) -> list[Organization]:
 
 
 def organization_for(quarter: str, path: Path | None = None) -> Organization:
-    """The entry in force on the quarter's last day."""
+    """The entry in force on the quarter's last day (`path`: a province's profile, `profile_path(province)`)."""
     last_day = quarter_window(quarter)[1]
     valid = [p for p in load_profile(path) if p.valid_from <= last_day]
     if not valid:

@@ -14,6 +14,7 @@ from functools import lru_cache
 import dagster as dg
 
 from pipeline.lib.lake import signoff_of
+from pipeline.orchestration.partitions import partition_of
 
 AMEND_TAG = "amend_reason"
 
@@ -43,7 +44,7 @@ def amend_reason(run: dg.DagsterRun) -> str | None:
 def refuse_if_signed(context: dg.AssetExecutionContext, warehouse: str) -> dict | None:
     """Fail the step before it touches anything when the quarter is signed and the run is no amendment.
     Returns the quarter's sign-off (None when unsigned)."""
-    quarter = context.partition_key
+    province, quarter = partition_of(context)
     signoff = _signoff_for_run(context.run.run_id, str(warehouse), quarter)
     if signoff is not None and amend_reason(context.run) is None:
         raise dg.Failure(description=lock_message(signoff), allow_retries=False)

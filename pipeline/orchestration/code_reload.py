@@ -18,7 +18,7 @@ import threading
 
 WEBSERVER_ENV = "PIPELINE_WEBSERVER"
 LOCATION_ENV = "PIPELINE_CODE_LOCATION"
-DEFAULT_LOCATION = "pipeline.orchestration.definitions"  # the name workspace.yaml's python_module gives the location
+DEFAULT_LOCATION = "pipeline.definitions"  # the name workspace.yaml's python_module gives the location
 
 log = logging.getLogger(__name__)
 

@@ -11,33 +11,38 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-DEFAULT_RAW_DIR = "raw"
-DEFAULT_WAREHOUSE_PATH = "warehouse/warehouse.duckdb"
+from pipeline.lib.provinces import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE_PATH, Place, default_province, place
+
 WRITER_POOL = "duckdb_warehouse"  # one writing process per DuckDB file: the pool has size 1
 
 
 class PipelinePaths(dg.ConfigurableResource):
-    """The read-only raw landing zone and the outputs folder (beside the warehouse unless configured)."""
+    """The read-only raw landing zone and the outputs folder (beside the warehouse unless configured), each
+    with a folder per province but the default one (`pipeline.lib.provinces`)."""
 
     raw_dir: str
     outputs_dir: str
+    warehouse: str = DEFAULT_WAREHOUSE_PATH  # the default province's working file, beside which the others go
     cache_dir: str | None = None  # parsed files by content hash; None parses every file every run
 
-    def quarter_dir(self, quarter: str) -> Path:
-        return Path(self.raw_dir) / quarter
+    def place(self, province: str) -> Place:
+        return place(province, raw_root=self.raw_dir, warehouse=self.warehouse, outputs=self.outputs_dir)
 
-    def require_exports(self, quarter: str) -> Path:
+    def quarter_dir(self, province: str, quarter: str) -> Path:
+        return self.place(province).raw_dir / quarter
+
+    def require_exports(self, province: str, quarter: str) -> Path:
         """The quarter's folder, when it holds at least one file. Otherwise the step fails before it
         writes anything: a landing zone that is not mounted, a typo in RAW_DIR or an emptied folder must
         never replace a quarter's published figures with NULLs."""
-        problem = exports_problem(Path(self.raw_dir), quarter)
+        problem = exports_problem(self.place(province).raw_dir, quarter)
         if problem:
             raise dg.Failure(description=f"{problem}; nothing was read or written: the published figures, findings "
-                             f"and annex of {quarter} are unchanged", allow_retries=False)
-        return self.quarter_dir(quarter)
+                             f"and annex of {quarter} ({province}) are unchanged", allow_retries=False)
+        return self.quarter_dir(province, quarter)
 
-    def outputs_for(self, quarter: str) -> Path:
-        path = Path(self.outputs_dir) / quarter
+    def outputs_for(self, province: str, quarter: str) -> Path:
+        path = self.place(province).outputs_dir / quarter
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -65,29 +70,39 @@ class WarehouseResource(DuckDBResource):
 
     lock_timeout_seconds: float = 600.0
 
+    def database_for(self, province: str) -> str:
+        """The province's working file: `database` for the default province, a file of its own for the others."""
+        return str(place(province, warehouse=self.database).warehouse)
+
     @contextmanager
     def get_connection(self):
+        with self.connection(default_province()) as conn:
+            yield conn
+
+    @contextmanager
+    def connection(self, province: str):
+        database = self.database_for(province)
         log = dg.get_dagster_logger()
         deadline, delay = time.monotonic() + self.lock_timeout_seconds, 0.5
         try:
-            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise dg.Failure(description=f"cannot create the warehouse folder {Path(self.database).parent} "
+            raise dg.Failure(description=f"cannot create the warehouse folder {Path(database).parent} "
                              f"(WAREHOUSE_PATH={self.database}): {exc.strerror or exc}", allow_retries=False) from None
         while True:
             try:
-                conn = duckdb.connect(self.database, read_only=False, config=dict(self.connection_config))
+                conn = duckdb.connect(database, read_only=False, config=dict(self.connection_config))
                 break
             except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException) as exc:
                 if "lock" not in str(exc).lower():
-                    raise dg.Failure(description=f"cannot open the warehouse {self.database} (WAREHOUSE_PATH): "
+                    raise dg.Failure(description=f"cannot open the warehouse {database} (WAREHOUSE_PATH): "
                                      f"{warehouse_problem(exc)}", allow_retries=False) from None
                 if time.monotonic() + delay > deadline:
                     raise dg.Failure(
-                        description=f"the warehouse {self.database} stayed locked by another process for "
+                        description=f"the warehouse {database} stayed locked by another process for "
                         f"{self.lock_timeout_seconds:.0f} s ({exc}). Close the other connection (a notebook? "
                         "another run?) and re-run the quarter.") from None
-                log.warning(f"warehouse {self.database} is locked by another process; retrying in {delay:.0f} s ({exc})")
+                log.warning(f"warehouse {database} is locked by another process; retrying in {delay:.0f} s ({exc})")
                 time.sleep(delay)
                 delay = min(delay * 2, 15)
         try:
@@ -132,7 +147,7 @@ def resources_from_env() -> dict:
     Path(database).parent.mkdir(parents=True, exist_ok=True)
     outputs = outputs_dir()
     return {
-        "paths": PipelinePaths(raw_dir=os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), outputs_dir=outputs,
+        "paths": PipelinePaths(raw_dir=os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), outputs_dir=outputs, warehouse=database,
                                cache_dir=str(Path(database).parent / "cache" / "parsed")),
         # DuckDB may otherwise take most of the machine's memory for a quarter's inserts; with a cap it
         # writes them through to the file. It fills what the cap allows: at 10x the province the run's peak

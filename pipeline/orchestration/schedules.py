@@ -1,11 +1,13 @@
 """Automation: the quarterly schedule and the new-export sensor.
 
 - `quarterly_report_schedule`: at 08:00 (Asia/Ho_Chi_Minh) on the 10th day after a quarter ends
-  (10 January, April, July, October), materialize the quarter that ended.
-- `raw_exports_sensor`: when a file under `raw/<quarter>/` is new or its content changed (sha256, not
-  mtime), request a run of that quarter, unless the quarter is signed: then the tick names the files
-  that changed since the signed version and skips it (`python -m pipeline sign`). The cursor (quarter ->
-  digest of its tree) is stored by Dagster, so it survives restarts; an unchanged tree requests nothing.
+  (10 January, April, July, October), materialize the quarter that ended, for every province.
+- `raw_exports_sensor`: when a file under a province's `raw/…/<quarter>/` is new or its content changed
+  (sha256, not mtime), request a run of that province's quarter, unless it is signed: then the tick names
+  the files that changed since the signed version and skips it (`python -m pipeline sign`). The cursor
+  (quarter, or `province/quarter` for a province other than the default one -> digest of its tree) is stored
+  by Dagster, so it survives restarts; an unchanged tree requests nothing. A folder of the landing zone that
+  holds quarters but is no configured province is named in the tick, never silently left unread.
 
 Partition keys are computed when the code location loads (`pipeline.orchestration.partitions`). When the calendar or
 the landing zone calls for a key the loaded location lacks (a `dagster dev` left running across the end
@@ -28,16 +30,19 @@ from dagster_duckdb import DuckDBResource
 
 from pipeline.lib import lake
 from pipeline.lib.lake import signoff_of
+from pipeline.lib.provinces import default_province, province_names, unknown_folder_message, unknown_province_folders
 from pipeline.lib.reader import is_ignored_name, sha256_of
 from pipeline.lib.signoff import signed_words
 from pipeline.orchestration.code_reload import request_code_reload
 from pipeline.orchestration.partitions import (
     TIMEZONE,
+    all_raw_dirs,
+    loaded_quarters,
     parse_quarter,
+    partition_key,
     previous_quarter,
     province_today,
     quarter_of,
-    quarterly_partitions,
     quarters_with_exports,
     wanted_partition_keys,
 )
@@ -55,23 +60,36 @@ quarterly_report_job = dg.define_asset_job(
 
 
 def _known(quarter: str) -> bool:
-    return quarter in quarterly_partitions.get_partition_keys()
+    return quarter in loaded_quarters()
 
 
 @dg.schedule(job=quarterly_report_job, cron_schedule=QUARTERLY_CRON, execution_timezone=TIMEZONE,
              default_status=dg.DefaultScheduleStatus.RUNNING)
 def quarterly_report_schedule(context: dg.ScheduleEvaluationContext, duckdb: DuckDBResource):
-    """Materialize the quarter that ended, ten days after its end (time for agencies to send exports), unless
-    it is signed already."""
+    """Materialize the quarter that ended in every province, ten days after its end (time for agencies to send
+    exports), unless it is signed already there."""
     when = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE))
     quarter = previous_quarter(quarter_of(when.date()))
     if not _known(quarter):
         return dg.SkipReason(f"{quarter} is not a partition of the loaded code location yet; the new-export "
                              "sensor reloads it and then requests the quarter's run")
-    signoff = signoff_of(duckdb.database, quarter)
-    if signoff:
-        return dg.SkipReason(f"{quarter} is signed ({signed_words(signoff)}): a signed quarter is not re-materialized")
-    return dg.RunRequest(partition_key=quarter, run_key=f"schedule:{quarter}:{when:%Y%m%d}")
+    requests, skipped = [], []
+    for province in province_names():
+        signoff = signoff_of(duckdb.database_for(province), quarter)
+        if signoff:
+            skipped.append(f"{_named(province, quarter)} is signed ({signed_words(signoff)}): a signed quarter is not "
+                           "re-materialized")
+            continue
+        requests.append(dg.RunRequest(partition_key=partition_key(province, quarter),
+                                      run_key=f"schedule:{province}:{quarter}:{when:%Y%m%d}"))
+    for reason in skipped:
+        context.log.info(reason)
+    return requests or dg.SkipReason("; ".join(skipped))
+
+
+def _named(province: str, quarter: str) -> str:
+    """The quarter as the default province's people always saw it, or `quarter (province)` for the others."""
+    return quarter if province == default_province() else f"{quarter} ({province})"
 
 
 def tree_digest(folder: Path) -> str:
@@ -101,33 +119,40 @@ def sensor_interval(environ=os.environ) -> int:
 @dg.sensor(job=quarterly_report_job, minimum_interval_seconds=sensor_interval(),
            default_status=dg.DefaultSensorStatus.RUNNING)
 def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths, duckdb: DuckDBResource):
-    """A run of a quarter whenever its exports under raw/<quarter>/ are new or changed (by content); a
-    reload of the code location when a quarter is due that its partitions do not have yet. A signed quarter
-    is skipped: the tick names the files that changed since the signed version."""
+    """A run of a province's quarter whenever its exports are new or changed (by content); a reload of the
+    code location when a quarter is due that its partitions do not have yet. A signed quarter is skipped: the
+    tick names the files that changed since the signed version."""
     seen = json.loads(context.cursor) if context.cursor else {}
-    root = Path(paths.raw_dir)
     requests, unknown, locked = [], [], []
-    for quarter in quarters_with_exports(root):
-        digest = tree_digest(root / quarter)
-        if seen.get(quarter) == digest:
-            continue
-        if not _known(quarter):
-            unknown.append(quarter)
-            continue
-        seen[quarter] = digest
-        signoff = signoff_of(duckdb.database, quarter)
-        if signoff:
-            locked.append(_signed_and_changed(signoff, root / quarter, duckdb.database))
-            context.log.warning(locked[-1])
-            continue
-        requests.append(dg.RunRequest(partition_key=quarter, run_key=f"raw:{quarter}:{digest[:16]}",
-                                      tags={"trigger": "new or changed exports"}))
-    message = _reload_if_partitions_are_stale(seen, root)
+    for province in province_names():
+        root = paths.place(province).raw_dir
+        warehouse = duckdb.database_for(province)
+        for quarter in quarters_with_exports(root):
+            digest = tree_digest(root / quarter)
+            seen_key = quarter if province == default_province() else f"{province}/{quarter}"
+            if seen.get(seen_key) == digest:
+                continue
+            if not _known(quarter):
+                unknown.append(quarter)
+                continue
+            seen[seen_key] = digest
+            signoff = signoff_of(warehouse, quarter)
+            if signoff:
+                locked.append(_signed_and_changed(signoff, root / quarter, warehouse))
+                context.log.warning(locked[-1])
+                continue
+            requests.append(dg.RunRequest(partition_key=partition_key(province, quarter),
+                                          run_key=f"raw:{province}:{quarter}:{digest[:16]}",
+                                          tags={"trigger": "new or changed exports"}))
+    message = _reload_if_partitions_are_stale(seen)
     context.update_cursor(json.dumps(seen, sort_keys=True))
+    strays = [unknown_folder_message(folder) for folder in unknown_province_folders(Path(paths.raw_dir))]
+    for stray in strays:
+        context.log.warning(stray)
     if requests:
         return requests
     not_begun = [q for q in unknown if parse_quarter(q) > parse_quarter(quarter_of(province_today()))]
-    reasons = ([message] if message else []) + locked
+    reasons = ([message] if message else []) + locked + strays
     if not_begun:
         reasons.append(f"exports for {', '.join(not_begun)}: that quarter has not begun, so it is not a partition")
     return dg.SkipReason("; ".join(reasons) or "no new or changed export")
@@ -148,8 +173,8 @@ def _signed_and_changed(signoff: dict, folder: Path, warehouse: str) -> str:
             f"--amend \"REASON\"")
 
 
-def _reload_if_partitions_are_stale(seen: dict, root: Path) -> str | None:
-    missing = sorted(set(wanted_partition_keys(province_today(), root)) - set(quarterly_partitions.get_partition_keys()),
+def _reload_if_partitions_are_stale(seen: dict) -> str | None:
+    missing = sorted(set(wanted_partition_keys(province_today(), *all_raw_dirs())) - set(loaded_quarters()),
                      key=parse_quarter)
     if not missing:
         seen.pop(RELOAD_CURSOR_KEY, None)
