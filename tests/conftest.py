@@ -43,6 +43,17 @@ def sample_raw(tmp_path_factory) -> Path:
     return built_once(tmp_path_factory, "sample-raw", generate)
 
 
+SECOND_SEED = 2024  # a second province's sample: another world of agencies and records
+
+
+@pytest.fixture(scope="session")
+def second_sample_raw(tmp_path_factory) -> Path:
+    """The sample generated with another seed: the second province of the province tests."""
+    from pipeline.sample.generator import generate
+
+    return built_once(tmp_path_factory, "sample-raw-second", lambda folder: generate(folder, SECOND_SEED))
+
+
 @pytest.fixture(scope="session")
 def truth(sample_raw) -> dict:
     return {q: json.loads((sample_raw / "sample-truth" / f"{q}.json").read_text(encoding="utf-8"))

@@ -27,7 +27,6 @@ from tests.services import free_port, non_loopback_address, postgres_bin, throwa
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-SECOND_SEED = 2024  # the second province's sample: another world of agencies and records
 USER, PASSWORD = "thanh.tra", "kiem-tra-2020"
 QUARTERS = ("2020-Q1", "2020-Q2")
 PROVINCES = ("tra-vinh", "ben-tre")
@@ -46,16 +45,19 @@ def second_profile(profiles: Path) -> None:
     (profiles / "ben-tre.toml").write_text(text.replace("TRÀ VINH", "BẾN TRE").replace("Trà Vinh", "Bến Tre"), encoding="utf-8")
 
 
-def two_provinces(sample_raw: Path, folder: Path) -> dict:
-    """A landing zone with Trà Vinh's sample in raw/<quarter>/ and Bến Tre's (another seed) in raw/ben-tre/."""
-    from pipeline.sample.generator import generate
-
-    raw = folder / "raw"
-    shutil.copytree(sample_raw, raw)
-    generate(raw / "ben-tre", SECOND_SEED)
+def two_provinces(folder: Path) -> dict:
+    """The settings of two provinces, Trà Vinh's exports to go in raw/<quarter>/ and Bến Tre's in raw/ben-tre/."""
+    (folder / "raw").mkdir()
     second_profile(folder / "profiles")
-    return {"RAW_DIR": str(raw), "ORGANIZATION_PROFILE": str(folder / "profiles"),
+    return {"RAW_DIR": str(folder / "raw"), "ORGANIZATION_PROFILE": str(folder / "profiles"),
             "WAREHOUSE_PATH": str(folder / "shared" / "warehouse.duckdb")}
+
+
+def land_exports(raw: Path, sample_raw: Path, second_sample_raw: Path) -> None:
+    """Both provinces' exports into the landing zone (links to the session's samples: raw/ is read-only)."""
+    for entry in sample_raw.iterdir():
+        (raw / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    (raw / "ben-tre").symlink_to(second_sample_raw, target_is_directory=True)
 
 
 def pipeline_command(args: list[str], env: dict, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -98,9 +100,9 @@ class Login:
 
 
 @pytest.fixture(scope="module")
-def production(sample_raw, tmp_path_factory):
+def production(sample_raw, second_sample_raw, tmp_path_factory):
     folder = tmp_path_factory.mktemp("production")
-    settings = two_provinces(sample_raw, folder)
+    settings = two_provinces(folder)
     with throwaway_postgres(folder / "postgres") as url:
         env = {**os.environ, **settings, "DAGSTER_HOME": str(folder / "dagster_home"), "PIPELINE_POSTGRES_URL": url,
                "PIPELINE_PROXY_DIR": str(folder / "proxy")}
@@ -124,6 +126,8 @@ def production(sample_raw, tmp_path_factory):
                 time.sleep(1)
             else:
                 pytest.fail(f"the services did not come up: {(folder / 'serve.log').read_text()[-3000:]}")
+            stop_the_sensor(login)  # the backfill below, not the sensor, is what runs the exports landed next
+            land_exports(Path(settings["RAW_DIR"]), sample_raw, second_sample_raw)
             yield {"env": env, "url": url, "login": login, "port": port, "webserver_port": webserver_port,
                    "folder": folder, "raw": Path(settings["RAW_DIR"])}
         finally:
@@ -134,6 +138,16 @@ def production(sample_raw, tmp_path_factory):
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
             log.close()
+
+
+SENSORS = """{ sensorsOrError(repositorySelector: {repositoryName: "__repository__", repositoryLocationName: "pipeline.definitions"})
+    { ... on Sensors { results { id name } } } }"""
+
+
+def stop_the_sensor(login: Login) -> None:
+    sensor = next(s for s in login.graphql(SENSORS)["sensorsOrError"]["results"] if s["name"] == "raw_exports_sensor")
+    stopped = login.graphql('mutation($id: String) { stopSensor(id: $id) { __typename } }', {"id": sensor["id"]})
+    assert stopped["stopSensor"]["__typename"] == "StopSensorMutationResult", stopped
 
 
 BACKFILL = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
@@ -335,3 +349,13 @@ def test_the_right_credentials_reach_the_asset_page_in_a_browser(production):
             expect(page.get_by_text("indicators").first).to_be_visible()
         finally:
             browser.close()
+
+
+def test_a_wrong_postgresql_password_is_one_line_naming_the_setting(production):
+    wrong = production["url"].replace("mat-khau-thu", "sai-mat-khau")
+    for args in (["run", "2020-Q1", "--province", "ben-tre"], ["serve", "--port", str(free_port())]):
+        done = pipeline_command(args, {**production["env"], "PIPELINE_POSTGRES_URL": wrong})
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "PostgreSQL refused the user or password in PIPELINE_POSTGRES_URL" in done.stderr
+        assert "sai-mat-khau" not in done.stderr  # the password is never printed

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import isolated_env
 from tests.services import free_port
-from tests.test_production import SECOND_SEED, second_profile
+from tests.test_production import second_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,15 +92,13 @@ def test_the_sensor_requests_each_province_s_quarter_and_names_a_folder_that_is_
 
 
 @pytest.fixture(scope="module")
-def second_province(sample_raw, tmp_path_factory):
+def second_province(sample_raw, second_sample_raw, tmp_path_factory):
     """Bến Tre's 2020-Q2 run from the command line on the local profile, beside Trà Vinh's landing zone."""
-    from pipeline.sample.generator import generate
-
     folder = tmp_path_factory.mktemp("provinces")
     raw = folder / "raw"
     raw.mkdir()
     (raw / "2020-Q2").symlink_to(sample_raw / "2020-Q2", target_is_directory=True)
-    generate(raw / "ben-tre", SECOND_SEED)
+    (raw / "ben-tre").symlink_to(second_sample_raw, target_is_directory=True)
     second_profile(folder / "profiles")
     env = {**isolated_env(folder, raw), "ORGANIZATION_PROFILE": str(folder / "profiles")}
     done = command(["run", "2020-Q2", "--province", "ben-tre"], env, timeout=900)

@@ -41,10 +41,6 @@ def _provinces(args) -> list[str]:
     return province_names()
 
 
-def _named(place, quarter: str) -> str:
-    return quarter if place.is_default else f"{quarter} ({place.province})"
-
-
 def cmd_sample(args) -> int:
     from pipeline.sample.generator import QUARTERS, SEED, generate
     from pipeline.sample.variants import VARIANTS_BY_ID
@@ -100,21 +96,30 @@ def cmd_run(args) -> int:
     return _materialize_all(planned, amend)
 
 
-def _materialize_all(planned: list, amend: str | None = None) -> int:
-    """Each (province's place, quarter) in turn, a summary after each; stops at the first failure."""
+def _materialize_all(planned: list, amend: str | None = None, keep_going: bool = False) -> int:
+    """Each (province's place, quarter) in turn, a summary after each; a failure stops the rest (`run`), or is
+    listed at the end (`backfill`, `keep_going`)."""
     from pipeline.cli.runner import failure_text, materialize, summary
+    from pipeline.lib.provinces import quarter_label
 
+    failed = []
     for n, (where, quarter) in enumerate(planned, start=1):
-        print(f"[{n}/{len(planned)}] materializing {_named(where, quarter)}" + (f" as an amendment ({amend})" if amend else "")
-              + " …", flush=True)
+        label = quarter_label(where.province, quarter)
+        print(f"[{n}/{len(planned)}] materializing {label}" + (f" as an amendment ({amend})" if amend else "") + " …",
+              flush=True)
         ok, log, seconds = materialize(where.province, quarter, where.warehouse.parent / "logs", amend)
-        if not ok:
-            print(failure_text(log), file=sys.stderr)
-            print(f"error: the run of {_named(where, quarter)} failed after {seconds:.0f} s (its errors above; full log: "
-                  f"{log})", file=sys.stderr)
+        print(f"[{n}/{len(planned)}] {label}: {'ok' if ok else 'FAILED'}", flush=True)
+        if ok:
+            print(summary(str(where.warehouse), str(where.outputs_dir), quarter, seconds, log), flush=True)
+            continue
+        print(failure_text(log), file=sys.stderr)
+        print(f"error: the run of {label} failed after {seconds:.0f} s (its errors above; full log: {log})", file=sys.stderr)
+        if not keep_going:
             return 1
-        print(summary(str(where.warehouse), str(where.outputs_dir), quarter, seconds, log), flush=True)
-    return 0
+        failed.append(label)
+    if failed:
+        print(f"failed quarters: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_backfill(args) -> int:
@@ -130,21 +135,7 @@ def cmd_backfill(args) -> int:
         where = place(province)
         quarters = check_run([q for q in quarter_keys(last) if parse_quarter(q) >= parse_quarter(first)], where)
         planned += [(where, quarter) for quarter in unsigned(quarters, str(where.warehouse))]
-    from pipeline.cli.runner import failure_text, materialize, summary
-
-    failed = []
-    for n, (where, quarter) in enumerate(planned, start=1):
-        print(f"[{n}/{len(planned)}] materializing {_named(where, quarter)}", flush=True)
-        ok, log, seconds = materialize(where.province, quarter, where.warehouse.parent / "logs")
-        print(f"[{n}/{len(planned)}] {_named(where, quarter)}: {'ok' if ok else 'FAILED'}", flush=True)
-        if ok:
-            print(summary(str(where.warehouse), str(where.outputs_dir), quarter, seconds, log), flush=True)
-        else:
-            failed.append(_named(where, quarter))
-            print(failure_text(log) + f"\n(full log: {log})", file=sys.stderr)
-    if failed:
-        print(f"failed quarters: {', '.join(failed)}", file=sys.stderr)
-    return 1 if failed else 0
+    return _materialize_all(planned, keep_going=True)
 
 
 def cmd_explain(args) -> int:

@@ -109,6 +109,11 @@ def place(province: str | None = None, *, raw_root: str | Path | None = None, wa
                  outputs_root / name)
 
 
+def quarter_label(province: str, quarter: str) -> str:
+    """The quarter as the default province's people always saw it, or `quarter (province)` for the others."""
+    return quarter if province == default_province() else f"{quarter} ({province})"
+
+
 def province_of_warehouse(warehouse: str | Path) -> str:
     """The province whose working warehouse this is (the inverse of `place(...).warehouse`)."""
     parent = Path(warehouse).resolve().parent

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from pipeline.lib.provinces import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE_PATH, Place, default_province, place
+from pipeline.lib.provinces import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE_PATH, Place, default_province, place, quarter_label
 
 WRITER_POOL = "duckdb_warehouse"  # one writing process per DuckDB file: the pool has size 1
 
@@ -22,11 +22,10 @@ class PipelinePaths(dg.ConfigurableResource):
 
     raw_dir: str
     outputs_dir: str
-    warehouse: str = DEFAULT_WAREHOUSE_PATH  # the default province's working file, beside which the others go
     cache_dir: str | None = None  # parsed files by content hash; None parses every file every run
 
     def place(self, province: str) -> Place:
-        return place(province, raw_root=self.raw_dir, warehouse=self.warehouse, outputs=self.outputs_dir)
+        return place(province, raw_root=self.raw_dir, outputs=self.outputs_dir)
 
     def quarter_dir(self, province: str, quarter: str) -> Path:
         return self.place(province).raw_dir / quarter
@@ -38,7 +37,7 @@ class PipelinePaths(dg.ConfigurableResource):
         problem = exports_problem(self.place(province).raw_dir, quarter)
         if problem:
             raise dg.Failure(description=f"{problem}; nothing was read or written: the published figures, findings "
-                             f"and annex of {quarter} ({province}) are unchanged", allow_retries=False)
+                             f"and annex of {quarter_label(province, quarter)} are unchanged", allow_retries=False)
         return self.quarter_dir(province, quarter)
 
     def outputs_for(self, province: str, quarter: str) -> Path:
@@ -147,7 +146,7 @@ def resources_from_env() -> dict:
     Path(database).parent.mkdir(parents=True, exist_ok=True)
     outputs = outputs_dir()
     return {
-        "paths": PipelinePaths(raw_dir=os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), outputs_dir=outputs, warehouse=database,
+        "paths": PipelinePaths(raw_dir=os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), outputs_dir=outputs,
                                cache_dir=str(Path(database).parent / "cache" / "parsed")),
         # DuckDB may otherwise take most of the machine's memory for a quarter's inserts; with a cap it
         # writes them through to the file. It fills what the cap allows: at 10x the province the run's peak

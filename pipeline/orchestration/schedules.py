@@ -30,13 +30,12 @@ from dagster_duckdb import DuckDBResource
 
 from pipeline.lib import lake
 from pipeline.lib.lake import signoff_of
-from pipeline.lib.provinces import default_province, province_names, unknown_folder_message, unknown_province_folders
+from pipeline.lib.provinces import default_province, province_names, quarter_label, unknown_folder_message, unknown_province_folders
 from pipeline.lib.reader import is_ignored_name, sha256_of
 from pipeline.lib.signoff import signed_words
 from pipeline.orchestration.code_reload import request_code_reload
 from pipeline.orchestration.partitions import (
     TIMEZONE,
-    all_raw_dirs,
     loaded_quarters,
     parse_quarter,
     partition_key,
@@ -77,7 +76,7 @@ def quarterly_report_schedule(context: dg.ScheduleEvaluationContext, duckdb: Duc
     for province in province_names():
         signoff = signoff_of(duckdb.database_for(province), quarter)
         if signoff:
-            skipped.append(f"{_named(province, quarter)} is signed ({signed_words(signoff)}): a signed quarter is not "
+            skipped.append(f"{quarter_label(province, quarter)} is signed ({signed_words(signoff)}): a signed quarter is not "
                            "re-materialized")
             continue
         requests.append(dg.RunRequest(partition_key=partition_key(province, quarter),
@@ -86,10 +85,6 @@ def quarterly_report_schedule(context: dg.ScheduleEvaluationContext, duckdb: Duc
         context.log.info(reason)
     return requests or dg.SkipReason("; ".join(skipped))
 
-
-def _named(province: str, quarter: str) -> str:
-    """The quarter as the default province's people always saw it, or `quarter (province)` for the others."""
-    return quarter if province == default_province() else f"{quarter} ({province})"
 
 
 def tree_digest(folder: Path) -> str:
@@ -144,7 +139,7 @@ def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths
             requests.append(dg.RunRequest(partition_key=partition_key(province, quarter),
                                           run_key=f"raw:{province}:{quarter}:{digest[:16]}",
                                           tags={"trigger": "new or changed exports"}))
-    message = _reload_if_partitions_are_stale(seen)
+    message = _reload_if_partitions_are_stale(seen, [paths.place(p).raw_dir for p in province_names()])
     context.update_cursor(json.dumps(seen, sort_keys=True))
     strays = [unknown_folder_message(folder) for folder in unknown_province_folders(Path(paths.raw_dir))]
     for stray in strays:
@@ -173,8 +168,8 @@ def _signed_and_changed(signoff: dict, folder: Path, warehouse: str) -> str:
             f"--amend \"REASON\"")
 
 
-def _reload_if_partitions_are_stale(seen: dict) -> str | None:
-    missing = sorted(set(wanted_partition_keys(province_today(), *all_raw_dirs())) - set(loaded_quarters()),
+def _reload_if_partitions_are_stale(seen: dict, raw_dirs: list[Path]) -> str | None:
+    missing = sorted(set(wanted_partition_keys(province_today(), *raw_dirs)) - set(loaded_quarters()),
                      key=parse_quarter)
     if not missing:
         seen.pop(RELOAD_CURSOR_KEY, None)
