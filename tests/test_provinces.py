@@ -52,6 +52,17 @@ def test_each_province_has_its_landing_zone_warehouse_and_outputs_and_the_defaul
         Path("raw/ben-tre"), Path("warehouse/provinces/ben-tre/warehouse.duckdb"), Path("warehouse/outputs/ben-tre"))
 
 
+def test_a_province_s_own_report_template_beside_its_profile_is_the_one_its_draft_uses(profiles):
+    import shutil
+
+    from assets.outputs.report import TEMPLATE, province_template
+
+    assert province_template(profiles / "ben-tre.toml") == TEMPLATE  # none of its own: the packaged wording
+    shutil.copy(TEMPLATE, profiles / "ben-tre.docx")
+    assert province_template(profiles / "ben-tre.toml") == profiles / "ben-tre.docx"
+    assert province_template(profiles / "tra-vinh.toml") == TEMPLATE
+
+
 def test_one_profile_file_is_the_only_province(tmp_path, monkeypatch):
     from pipeline.lib.provinces import province_names
 

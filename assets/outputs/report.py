@@ -245,13 +245,21 @@ def docx_content(path: Path) -> dict[str, bytes]:
                 if name != "docProps/core.xml"}
 
 
-def build_report(conn, quarter: str, target: Path, template: Path = TEMPLATE, edition: dict | None = None,
+def province_template(profile: Path | None) -> Path:
+    """The report's wording for a province: `<province>.docx` beside its profile when the province wrote its own
+    (the packaged template speaks of Trà Vinh's plans and decisions), else the packaged one."""
+    own = profile.with_suffix(".docx") if profile is not None else None
+    return own if own is not None and own.is_file() else TEMPLATE
+
+
+def build_report(conn, quarter: str, target: Path, template: Path | None = None, edition: dict | None = None,
                  profile: Path | None = None) -> dict:
     """Write the draft to `target` atomically, the earlier file, when it differs, kept under `versions/`. The
     template's `{{ phien_ban }}` names the version it is made from (`edition`, by default the current one); the
     header is the province's (`profile`, by default the default province's)."""
     figures = load_figures(conn, quarter)
-    rendered = render(template, quarter, figures, edition or current_edition(conn, quarter), profile)
+    rendered = render(template or province_template(profile), quarter, figures, edition or current_edition(conn, quarter),
+                      profile)
     document, counts = fill_figures(rendered, quarter, figures)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
