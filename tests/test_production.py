@@ -33,8 +33,8 @@ PROVINCES = ("tra-vinh", "ben-tre")
 
 pytestmark = pytest.mark.skipif(
     (postgres_bin() is None or shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"))
-    and not os.environ.get("REQUIRE_BROWSER"),
-    reason="Debian's postgresql and nginx-light are not installed (.ci/run installs them)")
+    and not os.environ.get("REQUIRE_SERVICES"),
+    reason="Debian's postgresql and nginx-light are not installed (.ci/run installs them and sets REQUIRE_SERVICES=1)")
 
 
 def second_profile(profiles: Path) -> None:
