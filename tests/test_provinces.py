@@ -134,6 +134,12 @@ def test_a_run_of_one_province_from_the_command_line_computes_its_own_figures(se
     assert files and (warehouse.parent / "outputs" / "ben-tre" / "2020-Q2" / "phu-luc-2020-Q2.xlsx").is_file()
 
 
+def test_check_with_a_province_and_no_path_reads_that_province_s_landing_zone(second_province):
+    done = command(["check", "--province", "ben-tre"], second_province["env"])
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
+    assert "ben-tre/2020-Q2/mail" in done.stdout and "ben-tre/2020-Q1/dvc" in done.stdout
+
+
 # --- bad settings: one line naming what to fix, exit status 2 -----------------------------------------------
 
 def test_a_postgresql_that_is_down_is_one_line(second_province):
