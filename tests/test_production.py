@@ -178,15 +178,9 @@ def backfill(production):
 @contextmanager
 def catalog_on(url: str):
     """This process reads the lakes where the services wrote them (PIPELINE_POSTGRES_URL)."""
-    before = os.environ.get("PIPELINE_POSTGRES_URL")
-    os.environ["PIPELINE_POSTGRES_URL"] = url
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIPELINE_POSTGRES_URL", url)
         yield
-    finally:
-        if before is None:
-            del os.environ["PIPELINE_POSTGRES_URL"]
-        else:
-            os.environ["PIPELINE_POSTGRES_URL"] = before
 
 
 def province_warehouse(production, province: str) -> Path:

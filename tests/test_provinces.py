@@ -84,7 +84,7 @@ def test_two_provinces_make_province_by_quarter_partitions_and_one_keeps_quarter
 
 
 def test_the_sensor_requests_each_province_s_quarter_and_names_a_folder_that_is_no_province(profiles, tmp_path):
-    from pipeline.lib.provinces import unknown_province_folders
+    from pipeline.orchestration.partitions import unknown_province_folders
     from pipeline.orchestration.resources import PipelinePaths, WarehouseResource
     from pipeline.orchestration.schedules import raw_exports_sensor
 

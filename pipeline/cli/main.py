@@ -31,7 +31,8 @@ def _place(args):
 def _provinces(args) -> list[str]:
     """`--province`, else every configured province (default first); a landing-zone folder holding quarters that
     is no province stops the command, naming it."""
-    from pipeline.lib.provinces import place, province_names, require, unknown_folder_message, unknown_province_folders
+    from pipeline.lib.provinces import place, province_names, require, unknown_folder_message
+    from pipeline.orchestration.partitions import unknown_province_folders
 
     if args.province:
         return [require(args.province)]
@@ -79,13 +80,13 @@ def cmd_run(args) -> int:
     if amend and not args.quarter:
         raise UserError("--amend needs the QUARTER it amends")
     planned = []
+    latest = wanted_partition_keys(province_today(), *all_raw_dirs())[-1]  # the newest partition, for every province
     for province in _provinces(args):
         where = place(province)
         if args.quarter:
             quarters = check_run([args.quarter], where)
             check_signed(quarters[0], str(where.warehouse), amend)
         else:
-            latest = wanted_partition_keys(province_today(), *all_raw_dirs())[-1]
             quarters = quarters_to_run(where.raw_dir, where.warehouse, latest)
             if not quarters:
                 if args.province or where.is_default:
@@ -205,7 +206,7 @@ def cmd_sql(args) -> int:
 
 def cmd_upgrade(args) -> int:
     from pipeline.cli.upgrade import upgrade
-    from pipeline.orchestration.resources import warehouse_path
+    from pipeline.lib.provinces import warehouse_path
 
     print(upgrade(Path(warehouse_path())))
     return 0
@@ -260,6 +261,8 @@ def cmd_latest(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from pipeline.lib.provinces import landing_zone  # light: no Dagster, no DuckDB
+
     main = argparse.ArgumentParser(prog="python -m pipeline", description="Trà Vinh quarterly report pipeline.")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     one = argparse.ArgumentParser(add_help=False)
@@ -268,7 +271,7 @@ def parser() -> argparse.ArgumentParser:
     every = argparse.ArgumentParser(add_help=False)
     every.add_argument("--province", metavar="NAME", help="only this province (default: every configured province)")
     sample = commands.add_parser("sample", help="write the deterministic sample exports (2020-Q1, 2020-Q2)")
-    sample.add_argument("--out", default=os.environ.get("RAW_DIR", "raw"), help="raw root (default: $RAW_DIR or raw/)")
+    sample.add_argument("--out", default=str(landing_zone()), help="raw root (default: $RAW_DIR or raw/)")
     sample.add_argument("--seed", type=int, default=None)
     sample.add_argument("--variant", default=None, help="write every export as one rule of the export spec allows "
                         "(ids: pipeline/sample/variants.py), to try the pipeline on it")

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib.isolation import LimitsError, ReaderLimits
-from pipeline.lib.lake import postgres_url, signoff_of
+from pipeline.lib.lake import postgres_problem, postgres_url, signoff_of
 from pipeline.lib.profile import load_profile, profile_path
 from pipeline.lib.provinces import Place
 from pipeline.lib.signoff import lock_message, signed_words
@@ -103,8 +103,6 @@ def check_run(quarters: list[str], where: Place) -> list[str]:
 
 def reachable_catalog() -> None:
     """With the production profile, the PostgreSQL server answers with the URL's credentials."""
-    from pipeline.cli.serve import postgres_problem
-
     url = postgres_url()
     if url is not None:
         problem = postgres_problem(url)

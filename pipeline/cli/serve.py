@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from string import Template
 
-from pipeline.lib.lake import POSTGRES_ENV, catalog_problem, postgres_url
+from pipeline.lib.lake import POSTGRES_ENV, postgres_problem, postgres_url
+from pipeline.lib.provinces import warehouse_path
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "deploy" / "production"
 ROOT = PROFILE_DIR.parents[1]
@@ -32,8 +33,6 @@ class ServeError(Exception):
 
 def proxy_dir() -> Path:
     """PIPELINE_PROXY_DIR, else `proxy/` beside the warehouse: the users file, certificate and nginx's files."""
-    from pipeline.orchestration.resources import warehouse_path
-
     return Path(os.environ.get("PIPELINE_PROXY_DIR") or Path(warehouse_path()).parent / "proxy")
 
 
@@ -69,19 +68,6 @@ def add_user(name: str, password: str, path: Path | None = None) -> Path:
     except OSError as exc:
         raise ServeError(f"cannot write the users file {path} (PIPELINE_PROXY_DIR): {exc.strerror or exc}") from None
     return path
-
-
-def postgres_problem(url: str) -> str | None:
-    """Why the server PIPELINE_POSTGRES_URL names cannot be used, or None."""
-    import psycopg2
-
-    try:
-        psycopg2.connect(url, connect_timeout=5).close()
-    except psycopg2.Error as exc:
-        return catalog_problem(exc, url)
-    except Exception as exc:  # a URL psycopg2 cannot even parse
-        return catalog_problem(exc, url)
-    return None
 
 
 def require_postgres() -> str:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.lib.provinces import province_of_warehouse
+
 LAKE = "lake"
 EXTENSIONS = {"ducklake": "duckdb_extension_ducklake", "sqlite_scanner": "duckdb_extension_sqlite_scanner",
               "postgres_scanner": "duckdb_extension_postgres_scanner"}
@@ -98,8 +100,6 @@ def postgres_url() -> str | None:
 
 def metadata_schema(warehouse: str | Path) -> str:
     """The PostgreSQL schema holding one province's catalog: every province is a lake of its own."""
-    from pipeline.lib.provinces import province_of_warehouse
-
     return "lake_" + re.sub(r"[^a-z0-9]", "_", province_of_warehouse(warehouse))
 
 
@@ -119,6 +119,18 @@ def catalog_problem(exc: Exception, url: str) -> str:
     if "Connection refused" in text or "could not connect" in text or "Unable to connect" in text or "timeout" in text:
         return f"cannot reach PostgreSQL at {where}: is the server running and listening there?"
     return f"the lake's catalog on PostgreSQL ({where}) cannot be opened: {redacted(text.splitlines()[0])}"
+
+
+def postgres_problem(url: str) -> str | None:
+    """Why the server PIPELINE_POSTGRES_URL names cannot be used (down, wrong password, no such database, a URL
+    that does not parse), or None."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(url, connect_timeout=5).close()
+    except Exception as exc:
+        return catalog_problem(exc, url)
+    return None
 
 
 def _create_catalog(catalog: Path) -> None:

@@ -23,7 +23,6 @@ DEFAULT_RAW_DIR = "raw"
 DEFAULT_WAREHOUSE_PATH = "warehouse/warehouse.duckdb"
 PROVINCES_FOLDER = "provinces"
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-_QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
 
 
 class ProvinceError(ValueError):
@@ -82,6 +81,21 @@ def require(province: str | None) -> str:
     return name
 
 
+def landing_zone() -> Path:
+    """RAW_DIR: the landing zone's root (the default province's own folder)."""
+    return Path(os.environ.get("RAW_DIR") or DEFAULT_RAW_DIR)
+
+
+def warehouse_path() -> str:
+    """WAREHOUSE_PATH: the default province's working file, beside which the other provinces' folders go."""
+    return os.environ.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE_PATH
+
+
+def outputs_dir(warehouse: str | Path | None = None) -> str:
+    """OUTPUTS_DIR, else `outputs/` beside the (default province's) warehouse."""
+    return os.environ.get("OUTPUTS_DIR") or str(Path(warehouse or warehouse_path()).parent / "outputs")
+
+
 @dataclass(frozen=True)
 class Place:
     """Where one province's files are: its landing zone, working warehouse and outputs."""
@@ -100,13 +114,13 @@ def place(province: str | None = None, *, raw_root: str | Path | None = None, wa
           outputs: str | Path | None = None) -> Place:
     """The province's folders, from the settings (RAW_DIR, WAREHOUSE_PATH, OUTPUTS_DIR) or the roots given."""
     name = province or default_province()
-    raw_root = Path(raw_root or os.environ.get("RAW_DIR") or DEFAULT_RAW_DIR)
-    default_warehouse = Path(warehouse or os.environ.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE_PATH)
-    outputs_root = Path(outputs or os.environ.get("OUTPUTS_DIR") or default_warehouse.parent / "outputs")
+    raw = Path(raw_root or landing_zone())
+    default_warehouse = Path(warehouse or warehouse_path())
+    outputs = Path(outputs or outputs_dir(default_warehouse))
     if name == default_province():
-        return Place(name, raw_root, default_warehouse, outputs_root)
-    return Place(name, raw_root / name, default_warehouse.parent / PROVINCES_FOLDER / name / default_warehouse.name,
-                 outputs_root / name)
+        return Place(name, raw, default_warehouse, outputs)
+    return Place(name, raw / name, default_warehouse.parent / PROVINCES_FOLDER / name / default_warehouse.name,
+                 outputs / name)
 
 
 def quarter_label(province: str, quarter: str) -> str:
@@ -118,16 +132,6 @@ def province_of_warehouse(warehouse: str | Path) -> str:
     """The province whose working warehouse this is (the inverse of `place(...).warehouse`)."""
     parent = Path(warehouse).resolve().parent
     return parent.name if parent.parent.name == PROVINCES_FOLDER else default_province()
-
-
-def unknown_province_folders(raw_root: Path) -> list[Path]:
-    """Folders under the landing zone that hold quarter folders but are no configured province: their exports
-    would otherwise be read by nobody."""
-    if not raw_root.is_dir():
-        return []
-    known = set(profiles())
-    return [p for p in sorted(raw_root.iterdir()) if p.is_dir() and not _QUARTER.match(p.name) and p.name not in known
-            and any(c.is_dir() and _QUARTER.match(c.name) for c in p.iterdir())]
 
 
 def unknown_folder_message(folder: Path) -> str:

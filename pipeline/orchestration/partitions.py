@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from pipeline.lib.provinces import default_province, place, province_names
+from pipeline.lib.provinces import default_province, place, profiles, province_names
 
 FIRST_QUARTER = "2019-Q1"
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -83,6 +83,16 @@ def wanted_partition_keys(today: dt.date, *raw_dirs: Path) -> list[str]:
     current = parse_quarter(quarter_of(today))
     begun = [q for raw_dir in raw_dirs for q in quarters_with_exports(raw_dir) if parse_quarter(q) <= current]
     return quarter_keys(max([last_finished_quarter(today), *begun], key=parse_quarter))
+
+
+def unknown_province_folders(raw_root: Path) -> list[Path]:
+    """Folders under the landing zone that hold quarter folders but are no configured province: their exports
+    would otherwise be read by nobody."""
+    if not raw_root.is_dir():
+        return []
+    known = set(profiles())
+    return [p for p in sorted(raw_root.iterdir())
+            if p.is_dir() and not _KEY.match(p.name) and p.name not in known and quarters_with_exports(p)]
 
 
 def all_raw_dirs() -> list[Path]:

@@ -11,7 +11,15 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from pipeline.lib.provinces import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE_PATH, Place, default_province, place, quarter_label
+from pipeline.lib.provinces import (
+    Place,
+    default_province,
+    landing_zone,
+    outputs_dir,
+    place,
+    quarter_label,
+    warehouse_path,
+)
 
 WRITER_POOL = "duckdb_warehouse"  # one writing process per DuckDB file: the pool has size 1
 
@@ -133,20 +141,12 @@ def open_for_reading(warehouse: str, error: type[Exception]) -> duckdb.DuckDBPyC
         raise error(f"cannot open the warehouse {warehouse} (WAREHOUSE_PATH): {warehouse_problem(exc)}") from None
 
 
-def warehouse_path() -> str:
-    return os.environ.get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE_PATH)
-
-
-def outputs_dir() -> str:
-    return os.environ.get("OUTPUTS_DIR") or str(Path(warehouse_path()).parent / "outputs")
-
-
 def resources_from_env() -> dict:
     database = warehouse_path()
     Path(database).parent.mkdir(parents=True, exist_ok=True)
     outputs = outputs_dir()
     return {
-        "paths": PipelinePaths(raw_dir=os.environ.get("RAW_DIR", DEFAULT_RAW_DIR), outputs_dir=outputs,
+        "paths": PipelinePaths(raw_dir=str(landing_zone()), outputs_dir=outputs,
                                cache_dir=str(Path(database).parent / "cache" / "parsed")),
         # DuckDB may otherwise take most of the machine's memory for a quarter's inserts; with a cap it
         # writes them through to the file. It fills what the cap allows: at 10x the province the run's peak

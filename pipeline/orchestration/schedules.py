@@ -30,7 +30,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipeline.lib import lake
 from pipeline.lib.lake import signoff_of
-from pipeline.lib.provinces import default_province, province_names, quarter_label, unknown_folder_message, unknown_province_folders
+from pipeline.lib.provinces import default_province, province_names, quarter_label, unknown_folder_message
 from pipeline.lib.reader import is_ignored_name, sha256_of
 from pipeline.lib.signoff import signed_words
 from pipeline.orchestration.code_reload import request_code_reload
@@ -43,6 +43,7 @@ from pipeline.orchestration.partitions import (
     province_today,
     quarter_of,
     quarters_with_exports,
+    unknown_province_folders,
     wanted_partition_keys,
 )
 from pipeline.orchestration.resources import PipelinePaths
