@@ -155,15 +155,16 @@ def test_backfill_from_the_command_line_materializes_each_quarter(constructed_en
     conn.close()
 
 
-def test_unchanged_files_are_not_parsed_again_and_the_log_says_so(constructed_env):
+def test_a_re_run_stages_only_the_source_whose_file_changed_and_the_log_says_so(constructed_env):
     env = constructed_env
     first_code, first = cli_run(env, "2020-Q2")
     before = snapshot(env["WAREHOUSE_PATH"], "2020-Q2")
-    (Path(env["RAW_DIR"]) / "2020-Q2" / "iso" / "iso.xlsx").unlink()  # one file changes: only it is parsed
+    (Path(env["RAW_DIR"]) / "2020-Q2" / "iso" / "iso.xlsx").unlink()  # one source's file changes: only it is staged
     second_code, second = cli_run(env, "2020-Q2")
     assert first_code == second_code == 0
-    assert "not re-parsed" not in first
-    assert "dvc/t4.xls unchanged since it was last parsed (same sha256): not re-parsed" in second
-    assert "iso/" not in "".join(line for line in second.splitlines() if "not re-parsed" in line)
+    kept = "are those of its last staging: its staged rows, loads and findings are kept, not read or staged again"
+    assert "not re-parsed" not in first and kept not in first
+    assert f"dvc: its files (by sha256), the registry, the rules and the quarter's window {kept}" in second
+    assert "iso: its files" not in second
     after = snapshot(env["WAREHOUSE_PATH"], "2020-Q2")
     assert after["stg_dossiers/all"] == before["stg_dossiers/all"] and after.get("stg_iso/all") != before["stg_iso/all"]

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 INTERNAL_COLUMNS = {"_raw", "raw_id"}
-RUN_SPECIFIC_TABLES = {"versions"}
+RUN_SPECIFIC_TABLES = {"versions", "source_stagings"}  # source_stagings: fingerprints hold the code's hash
 VERSION_LINE = re.compile(r"; số liệu quý [IV]+ năm \d{4}, phiên bản \d+.*\)$|^\(số liệu quý [IV]+ năm \d{4}, phiên bản \d+.*\)$")
 
 
@@ -87,19 +87,26 @@ def compare(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--compare"] and len(argv) == 3:
-        differences = compare(*(json.loads(Path(p).read_text()) for p in argv[1:]))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("warehouse", nargs="?", type=Path, help="the working DuckDB file")
+    parser.add_argument("outputs", nargs="?", type=Path, help="the outputs folder (default: outputs beside the warehouse)")
+    parser.add_argument("--without-version-lines", action="store_true")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="two hash files to compare")
+    args = parser.parse_args(argv)
+    if args.compare:
+        try:
+            differences = compare(*(json.loads(p.read_text()) for p in args.compare))
+        except (OSError, ValueError) as exc:
+            parser.error(f"cannot read the hash files: {exc}")
         print("\n".join(differences) or "identical")
         return 1 if differences else 0
-    without = "--without-version-lines" in argv
-    argv = [a for a in argv if a != "--without-version-lines"]
-    if len(argv) not in (1, 2):
-        print(__doc__.strip().splitlines()[0], file=sys.stderr)
-        return 2
-    warehouse = Path(argv[0])
-    outputs = Path(argv[1]) if len(argv) == 2 else warehouse.parent / "outputs"
-    print(json.dumps(table_hashes(warehouse) | annex_hashes(outputs, without) | report_hashes(outputs, without), indent=1,
-                     ensure_ascii=False))
+    if args.warehouse is None or not args.warehouse.is_file():
+        parser.error(f"no warehouse file at {args.warehouse}" if args.warehouse else "give the warehouse file")
+    outputs = args.outputs or args.warehouse.parent / "outputs"
+    print(json.dumps(table_hashes(args.warehouse) | annex_hashes(outputs, args.without_version_lines)
+                     | report_hashes(outputs, args.without_version_lines), indent=1, ensure_ascii=False))
     return 0
 
 

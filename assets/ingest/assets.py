@@ -17,6 +17,14 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from assets.ingest.stage_in_sql import StagedTable, ensure_tables, stage_cells
+from assets.ingest.unchanged import (
+    REGISTRY_TABLE,
+    SOURCE_STAGINGS,
+    SOURCE_STAGINGS_COLUMNS,
+    keep_outcome,
+    kept_outcome,
+    source_fingerprint,
+)
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.isolation import LimitsError
 from pipeline.lib.raw_layer import (
@@ -42,7 +50,6 @@ TABLE_LOADS_COLUMNS = {
     "quarter": "VARCHAR", "table_name": "VARCHAR", "source": "VARCHAR", "sheets_loaded": "INTEGER",
     "rows": "BIGINT", "status": "VARCHAR", "reason": "VARCHAR",
 }
-REGISTRY_TABLE = "stg_agencies"
 
 
 # The finding kinds that fail a staging table's check: ERROR where a figure would be NULL or miss rows, WARN
@@ -57,18 +64,29 @@ TABLE_CHECK_DESCRIPTION = (
     "two events a run in Dagster's storage.")
 
 
-def _check_result(spec: TableSpec, findings: list[Finding], loaded: bool) -> dg.AssetCheckResult:
+def _check_result(spec: TableSpec, report: dict) -> dg.AssetCheckResult:
     """The table's one check: its severity the worst kind found, its metadata a count per kind."""
-    found = [f for f in findings if f.table == spec.name and f.check_id in ERROR_KINDS + WARN_KINDS]
-    counts = {kind: sum(f.check_id == kind for f in found) for kind in ERROR_KINDS + WARN_KINDS}
+    counts, loaded = report["counts"], report["status"] == "loaded"
     error = not loaded or any(counts[k] for k in ERROR_KINDS)
-    first = [f.text for f in sorted(found, key=lambda f: f.check_id not in ERROR_KINDS)[:10]]
     return dg.AssetCheckResult(
-        asset_key=spec.staging_table, check_name=TABLE_CHECK, passed=loaded and not found,
+        asset_key=spec.staging_table, check_name=TABLE_CHECK, passed=loaded and not any(counts.values()),
         severity=dg.AssetCheckSeverity.ERROR if error else dg.AssetCheckSeverity.WARN,
         metadata={"loaded": loaded, **counts,
-                  "first_locations": dg.MetadataValue.md("\n".join(f"- {line}" for line in first) or "none")},
+                  "first_locations": dg.MetadataValue.md("\n".join(f"- {line}" for line in report["first"]) or "none")},
     )
+
+
+def _table_report(spec: TableSpec, findings: list[Finding], loads: pd.DataFrame, rows: int) -> dict:
+    """What the run reports of one staging table (metadata, check, log), kept with the source's fingerprint so
+    that a run which does not stage the source again reports the same."""
+    status = loads.loc[loads.table_name == spec.staging_table].iloc[0]
+    found = [f for f in findings if f.table == spec.name and f.check_id in ERROR_KINDS + WARN_KINDS]
+    return {
+        "rows": int(rows), "status": status.status, "reason": status.reason, "sheets_loaded": int(status.sheets_loaded),
+        "findings": len([f for f in findings if f.table == spec.name]),
+        "counts": {kind: sum(f.check_id == kind for f in found) for kind in ERROR_KINDS + WARN_KINDS},
+        "first": [f.text for f in sorted(found, key=lambda f: f.check_id not in ERROR_KINDS)[:10]],
+    }
 
 
 def registry_loaded(conn, quarter: str) -> bool:
@@ -134,66 +152,87 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
         province, quarter = partition_of(context)
         refuse_if_signed(context, duckdb.database_for(province))
         quarter_dir = paths.require_exports(province, quarter)
+        window = quarter_window(quarter)
         with duckdb.connection(province) as conn:
             registry = source != "agencies" and registry_loaded(conn, quarter)
             try:
-                result = stage_source(quarter_dir, source, specs, Path(paths.cache_dir) if paths.cache_dir else None)
+                fingerprint = source_fingerprint(conn, quarter_dir, source, specs, quarter, window, registry)
+                report = kept_outcome(conn, quarter, source, fingerprint, specs)
+                if report is None:
+                    report = _stage(conn, quarter_dir, source, specs, quarter, window, registry, fingerprint,
+                                    Path(paths.cache_dir) if paths.cache_dir else None)
+                else:
+                    report["log"] = [f"{source}: its files (by sha256), the registry, the rules and the quarter's window "
+                                     "are those of its last staging: its staged rows, loads and findings are kept, "
+                                     "not read or staged again"]
             except LimitsError as exc:
                 raise dg.Failure(description=str(exc), allow_retries=False) from None
-            if source != "agencies" and not registry and any(s.agency_columns for s in specs):
-                result.findings.append(Finding(
-                    "registry_missing", "error", source,
-                    f"danh mục cơ quan (agencies/) của quý không nạp được nên tên cơ quan trong các tệp của "
-                    f"thư mục {source}/ không được đối chiếu: các số liệu theo cơ quan và theo cấp không tính được",
-                ))
-            ensure_tables(conn, specs, staging_columns)
-            for table, columns in ((STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS), ("file_loads", FILE_LOADS_COLUMNS),
-                                   ("table_loads", TABLE_LOADS_COLUMNS), (LEGACY_TEXT_TABLE, LEGACY_TEXT_COLUMNS)):
-                ensure_table(conn, table, columns)
-            with transaction(conn):
-                staged = stage_cells(conn, specs, quarter, quarter_window(quarter), result.cells, registry, staging_columns)
-                del result.cells  # the raw layer is in the warehouse now
-                result.findings += [f for table in staged.values() for f in table.findings]
-                for file in result.files:  # the rows staging accepted: a row whose cells do not type is refused
-                    file.rows_read = sum(table.valid_rows_by_file.get(file.path, 0) for table in staged.values())
-                findings = pd.DataFrame([f.record(quarter) for f in result.findings], columns=list(FINDINGS_COLUMNS))
-                loads = _table_loads(quarter, specs, result, staged)
-                replace_rows(conn, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, findings.assign(stage=f"ingest_{source}"),
-                             {"quarter": quarter, "stage": f"ingest_{source}"})
-                replace_rows(conn, "file_loads", FILE_LOADS_COLUMNS, _file_loads(quarter, source, result),
-                             {"quarter": quarter, "source": source})
-                replace_rows(conn, "table_loads", TABLE_LOADS_COLUMNS, loads, {"quarter": quarter, "source": source})
-                replace_rows(conn, LEGACY_TEXT_TABLE, LEGACY_TEXT_COLUMNS,
-                             pd.DataFrame(result.legacy, columns=list(LEGACY_TEXT_COLUMNS)[2:]).assign(quarter=quarter, source=source),
-                             {"quarter": quarter, "source": source})
         # one message for all files: each log line is an event written to the instance's storage
-        lines = [f"{source}: {relative} unchanged since it was last parsed (same sha256): not re-parsed"
-                 for relative in result.reused]
-        lines += [f"{source}: {f.path} -> {f.outcome}, {f.rows_read} rows" + (f" ({f.reason})" if f.reason else "")
-                  for f in result.files]
-        if lines:
-            context.log.info("\n".join(lines))
+        if report["log"]:
+            context.log.info("\n".join(report["log"]))
+        files = dg.MetadataValue.md("\n".join(f"- `{path}` {outcome} ({rows} rows)" for path, outcome, rows in report["files"])
+                                    or "no files")
         for spec in specs:
-            status = loads.loc[loads.table_name == spec.staging_table].iloc[0]
-            if status.status == "missing":
-                context.log.warning(status.reason)
+            table = report["tables"][spec.name]
+            if table["status"] == "missing":
+                context.log.warning(table["reason"])
             yield dg.MaterializeResult(
                 asset_key=spec.staging_table,
                 metadata={
-                    "dagster/row_count": staged[spec.name].rows,
+                    "dagster/row_count": table["rows"],
                     "raw_table": f"raw_{spec.name}",
                     "dagster/column_schema": column_schema(staging_columns(spec), staging_descriptions(spec)),
-                    "status": status.status,
-                    "sheets_loaded": int(status.sheets_loaded),
-                    "files": dg.MetadataValue.md("\n".join(
-                        f"- `{f.path}` {f.outcome} ({f.rows_read} rows)" for f in result.files
-                    ) or "no files"),
-                    "findings": len([f for f in result.findings if f.table == spec.name]),
+                    "status": table["status"],
+                    "sheets_loaded": table["sheets_loaded"],
+                    "files": files,
+                    "findings": table["findings"],
                 },
             )
-            yield _check_result(spec, result.findings, status.status == "loaded")
+            yield _check_result(spec, table)
 
     return ingest
+
+
+def _stage(conn, quarter_dir: Path, source: str, specs: tuple[TableSpec, ...], quarter: str, window, registry: bool,
+           fingerprint: str | None, cache_dir: Path | None) -> dict:
+    """Read the source's files and stage them, in one transaction with its loads, findings and fingerprint; the
+    report of the staging (what `ingest` yields and logs)."""
+    result = stage_source(quarter_dir, source, specs, cache_dir)
+    if source != "agencies" and not registry and any(s.agency_columns for s in specs):
+        result.findings.append(Finding(
+            "registry_missing", "error", source,
+            f"danh mục cơ quan (agencies/) của quý không nạp được nên tên cơ quan trong các tệp của "
+            f"thư mục {source}/ không được đối chiếu: các số liệu theo cơ quan và theo cấp không tính được",
+        ))
+    ensure_tables(conn, specs, staging_columns)
+    for table, columns in ((STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS), ("file_loads", FILE_LOADS_COLUMNS),
+                           ("table_loads", TABLE_LOADS_COLUMNS), (LEGACY_TEXT_TABLE, LEGACY_TEXT_COLUMNS),
+                           (SOURCE_STAGINGS, SOURCE_STAGINGS_COLUMNS)):
+        ensure_table(conn, table, columns)
+    with transaction(conn):
+        staged = stage_cells(conn, specs, quarter, window, result.cells, registry, staging_columns)
+        del result.cells  # the raw layer is in the warehouse now
+        result.findings += [f for table in staged.values() for f in table.findings]
+        for file in result.files:  # the rows staging accepted: a row whose cells do not type is refused
+            file.rows_read = sum(table.valid_rows_by_file.get(file.path, 0) for table in staged.values())
+        findings = pd.DataFrame([f.record(quarter) for f in result.findings], columns=list(FINDINGS_COLUMNS))
+        loads = _table_loads(quarter, specs, result, staged)
+        replace_rows(conn, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, findings.assign(stage=f"ingest_{source}"),
+                     {"quarter": quarter, "stage": f"ingest_{source}"})
+        replace_rows(conn, "file_loads", FILE_LOADS_COLUMNS, _file_loads(quarter, source, result),
+                     {"quarter": quarter, "source": source})
+        replace_rows(conn, "table_loads", TABLE_LOADS_COLUMNS, loads, {"quarter": quarter, "source": source})
+        replace_rows(conn, LEGACY_TEXT_TABLE, LEGACY_TEXT_COLUMNS,
+                     pd.DataFrame(result.legacy, columns=list(LEGACY_TEXT_COLUMNS)[2:]).assign(quarter=quarter, source=source),
+                     {"quarter": quarter, "source": source})
+        report = {"files": [[f.path, f.outcome, f.rows_read] for f in result.files],
+                  "tables": {spec.name: _table_report(spec, result.findings, loads, staged[spec.name].rows) for spec in specs}}
+        keep_outcome(conn, quarter, source, None if result.cut_short else fingerprint, report)
+    lines = [f"{source}: {relative} unchanged since it was last parsed (same sha256): not re-parsed"
+             for relative in result.reused]
+    lines += [f"{source}: {f.path} -> {f.outcome}, {f.rows_read} rows" + (f" ({f.reason})" if f.reason else "")
+              for f in result.files]
+    return report | {"log": lines}
 
 
 ingest_assets = [build_source_asset(source, specs) for source, specs in SOURCES.items()]

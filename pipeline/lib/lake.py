@@ -18,6 +18,7 @@ nothing is downloaded at run time.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -34,7 +35,11 @@ LAKE = "lake"
 EXTENSIONS = {"ducklake": "duckdb_extension_ducklake", "sqlite_scanner": "duckdb_extension_sqlite_scanner",
               "postgres_scanner": "duckdb_extension_postgres_scanner"}
 POSTGRES_ENV = "PIPELINE_POSTGRES_URL"
-NOT_VERSIONED = ("versions",)  # the working file's own record of version numbers; `*_history` tables too
+# the working file's own records (version numbers; which sources need no staging again); `*_history` tables too
+NOT_VERSIONED = ("versions", "source_stagings")
+VERSION_LOG = "published_versions"  # one row per version: so that each version's snapshot changes something
+VERSION_LOG_COLUMNS = {"quarter": "VARCHAR", "version": "INTEGER", "run_id": "VARCHAR", "published_at": "TIMESTAMPTZ"}
+LAKE_OWN_TABLES = ("signoffs", VERSION_LOG)  # written to the lake only, not copied from the working file
 SIGNOFFS_COLUMNS = {
     "quarter": "VARCHAR", "version": "INTEGER", "snapshot_id": "BIGINT", "signed_by": "VARCHAR",
     "signed_at": "TIMESTAMP", "note": "VARCHAR", "accepted_errors": "BOOLEAN", "error_findings": "INTEGER",
@@ -245,23 +250,54 @@ def _commit(conn, message: str, info: dict) -> int:
 
 def publish_version(conn, warehouse: str | Path, quarter: str, info: dict) -> int:
     """Publish the quarter as it stands in the working file (`conn`'s default catalog) as one lake snapshot
-    carrying `info` (its version number, run, amendment, outputs' sha256); return the snapshot's id."""
+    carrying `info` (its version number, run, amendment, outputs' sha256); return the snapshot's id.
+
+    A table whose slice of the quarter is the one the quarter's last version published (same columns, same
+    digest of its rows, both recorded in that snapshot) is not written again: the new snapshot carries the lake's
+    rows of it over as they are, and a query at either version reads the same files."""
     source = _current_catalog(conn)
+    digests = {table: slice_digest(conn, source, table, quarter) for table in versioned_tables(conn, source)}
     with writing(conn, warehouse):
-        written = versioned_tables(conn, source)
-        tables = sorted(set(written) | set(versioned_tables(conn, LAKE)) - {"signoffs"})
+        published = _published_digests(conn, quarter)
+        tables = sorted(set(digests) | set(versioned_tables(conn, LAKE)) - set(LAKE_OWN_TABLES))
         conn.execute("BEGIN TRANSACTION")
         try:
             for table in tables:
-                if table in written:
-                    _copy_quarter(conn, source, table, quarter)
-                else:  # a table this code no longer writes: the quarter's new version has none of it
+                if table not in digests:  # a table this code no longer writes: the quarter's new version has none of it
                     conn.execute(f'DELETE FROM {LAKE}."{table}" WHERE quarter = ?', [quarter])
-            record = {"kind": "version", "quarter": quarter, **info}
+                elif published.get(table) != digests[table] or not _columns(conn, LAKE, table):
+                    _copy_quarter(conn, source, table, quarter)
+            _log_version(conn, quarter, info)  # a change in every version's snapshot, whatever else is carried over
+            record = {"kind": "version", "quarter": quarter, **info, "slices": digests}
             return _commit(conn, f"{quarter} version {info['version']}", record)
         except BaseException:
             _rollback(conn)
             raise
+
+
+def _log_version(conn, quarter: str, info: dict) -> None:
+    listed = ", ".join(f"{c} {t}" for c, t in VERSION_LOG_COLUMNS.items())
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {LAKE}.{VERSION_LOG} ({listed})")
+    conn.execute(f"INSERT INTO {LAKE}.{VERSION_LOG} VALUES (?, ?, ?, now())", [quarter, info["version"], info.get("run_id")])
+
+
+def slice_digest(conn, catalog: str, table: str, quarter: str) -> str:
+    """The quarter's rows of a table, summed up: its columns, its row count and the sum of its rows' 64-bit hashes
+    (a changed row changes the sum but with odds of one in 2^64)."""
+    columns = _columns(conn, catalog, table)
+    count, total = conn.execute(
+        f'SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {catalog}.main."{table}" t WHERE quarter = ?',
+        [quarter]).fetchone()
+    return hashlib.sha256(f"{json.dumps(columns)} {count} {total}".encode()).hexdigest()
+
+
+def _published_digests(conn, quarter: str) -> dict[str, str]:
+    """The slices' digests the quarter's latest version recorded (none before this was recorded)."""
+    found = conn.execute(
+        f"SELECT json_extract(commit_extra_info, '$.slices') FROM ducklake_snapshots('{LAKE}') "
+        "WHERE json_extract_string(commit_extra_info, '$.kind') = 'version' "
+        "AND json_extract_string(commit_extra_info, '$.quarter') = ? ORDER BY snapshot_id DESC LIMIT 1", [quarter]).fetchone()
+    return json.loads(found[0]) if found and found[0] else {}
 
 
 def _rollback(conn) -> None:

@@ -75,6 +75,7 @@ class SourceResult:
     loaded_sheets: dict[str, int] = field(default_factory=dict)
     reused: list[str] = field(default_factory=list)  # files whose content was unchanged: not re-parsed
     legacy: list[dict] = field(default_factory=list)  # cells in a legacy encoding: as the file held them, as read
+    cut_short: list[str] = field(default_factory=list)  # files whose reading a limit or a killed child ended: read again next run
 
 
 def list_source_files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -112,7 +113,7 @@ def stage_source(quarter_dir: Path, source: str, specs: tuple[TableSpec, ...], c
         result.files.append(FileResult(relative, "", path.stat().st_size, None, outcome="ignored",
                                        reason=IGNORED_NAME_REASON))
     parts: dict[str, list[tuple[pa.Table, str, str]]] = {spec.name: [] for spec in specs}
-    for relative, file_result in read_source_files(quarter_dir, files, source, specs, cache_dir, result.reused):
+    for relative, file_result in read_source_files(quarter_dir, files, source, specs, cache_dir, result.reused, result.cut_short):
         result.files.append(file_result)
         result.findings.extend(file_result.findings)
         result.legacy += [{"_file": relative, "_sha256": file_result.sha256, "_sheet": c.sheet, "_row": c.row + 1,
@@ -130,9 +131,10 @@ def stage_source(quarter_dir: Path, source: str, specs: tuple[TableSpec, ...], c
 
 
 def read_source_files(quarter_dir: Path, files: list[Path], source: str, specs: tuple[TableSpec, ...],
-                      cache_dir: Path | None, reused: list[str]) -> list[tuple[str, FileResult]]:
+                      cache_dir: Path | None, reused: list[str], cut_short: list[str] | None = None) -> list[tuple[str, FileResult]]:
     """(path in the quarter, parse) of each file, in order: from the cache when its bytes are unchanged
-    (its path appended to `reused`), else parsed in an isolated child (`pipeline.lib.isolation`)."""
+    (its path appended to `reused`), else parsed in an isolated child (`pipeline.lib.isolation`; a child that a
+    limit or a signal ended: its path appended to `cut_short`)."""
     cache = ParseCache(cache_dir)
     limits = ReaderLimits.from_env()
     parsed: dict[str, FileResult] = {}
@@ -151,6 +153,8 @@ def read_source_files(quarter_dir: Path, files: list[Path], source: str, specs: 
         parsed[outcome.job.relative] = outcome.result
         if outcome.pickle_path is not None:
             cache.keep(entries[outcome.job.relative], outcome.pickle_path)
+        elif cut_short is not None:
+            cut_short.append(outcome.job.relative)
     return [(relative, parsed[relative]) for relative in (p.relative_to(quarter_dir).as_posix() for p in files)]
 
 
