@@ -10,29 +10,6 @@ CREATE OR REPLACE TEMP TABLE prepared_cells AS
 SELECT cell, vi_cell(cell) AS prepared
 FROM (<<source_cells>>);
 
--- name: cells
--- The quarter's raw cells of the table, each the prepared cell of `prepared_cells`, with what its column's rule needs
--- besides (a date, a number, a fixed value's code), worked out once per distinct cell of the column: the table's own
--- query (stg_<table>.sql) reads them from here.
-CREATE OR REPLACE TEMP TABLE cells AS
-WITH raw AS (
-    SELECT * FROM raw_<<table>> WHERE quarter = $quarter
-),
-<<distinct_cells>>
-SELECT raw.raw_id, raw._file, raw._sha256, raw._sheet, raw._row, raw._is_total<<cells>>, <<prepared>>
-FROM raw<<prepared_joins>>;
-
--- name: checked
--- Each raw row with its typed cells and its problems: a required cell left empty (not on the export's own
--- total row), a cell that does not type. A row with a problem is refused whole.
-CREATE OR REPLACE TEMP TABLE checked AS
-SELECT
-    c.raw_id, c._file, c._sha256, c._sheet, c._row, c._is_total<<kept_cells>>,
-    t.* EXCLUDE (raw_id),
-    list_filter([<<problems>>], lambda p: p IS NOT NULL) AS problems
-FROM cells c
-JOIN typed t USING (raw_id);
-
 -- name: agency_keys
 -- The quarter's registry as the agency names of the exports are compared with it: each name and other name
 -- (`Tên khác`, separated by `;`) under its key, with the codes holding that key; where one agency holds it,
@@ -50,7 +27,7 @@ levels AS (
     SELECT code, any_value(level) AS level FROM stg_agencies WHERE quarter = $quarter GROUP BY code
 )
 SELECT keys.key, keys.codes, CASE WHEN len(keys.codes) = 1 THEN keys.codes[1] END AS code, levels.level
-FROM keys LEFT JOIN levels ON len(keys.codes) = 1 AND levels.code = keys.codes[1];
+FROM keys LEFT JOIN levels ON levels.code = CASE WHEN len(keys.codes) = 1 THEN keys.codes[1] END;  -- an equi-join: hashed
 
 -- name: no_agency_keys
 CREATE OR REPLACE TEMP TABLE agency_keys AS
@@ -70,23 +47,44 @@ FROM names
 LEFT JOIN agency_keys ON agency_keys.key = vi_agency_key(names.name)
 WHERE names.name IS NOT NULL;
 
--- name: matched
--- The rows kept so far (no problem), each agency name with its registry code and level (`agency_matches`). Then
--- the duplicates by key (the first copy by file, sheet and row is kept; text compared without case, an agency by
--- its code where it matched; a dropped copy differs when a 64-bit hash of its columns does, so two different copies
--- pass for equal with odds of one in 2^64) and the rows dated outside the quarter.
-CREATE OR REPLACE TEMP TABLE matched AS
-WITH valid AS (
-    SELECT * FROM checked WHERE len(problems) = 0
+-- name: staged
+-- The table in one pass: each raw row of the quarter with its cells typed, its problems, its agencies matched, and
+-- whether it is a later copy of a key or dated outside the quarter; the insert and the findings read it.
+--  - `d_<column>`: each distinct cell of a column, its prepared cell from `prepared_cells` with what the column's rule
+--    needs besides (a date, a number, a fixed value's code), worked out once per distinct cell.
+--  - `typed`: the table's own query (stg_<table>.sql) over the prepared cells, with each row's provenance and whether
+--    each required cell is blank.
+--  - `checked`: the problems of each row: a required cell left empty (not on the export's own total row), a cell that
+--    does not type. A row with a problem is refused whole (`valid` false).
+--  - `with_agencies`: each agency name with its registry code and level (`agency_matches`).
+--  - `copies`: the duplicates by key among the valid rows (the first copy by file, sheet and row is kept; text compared
+--    without case, an agency by its code where it matched; a dropped copy differs when a 64-bit hash of its columns
+--    does, so two different copies pass for equal with odds of one in 2^64). The window sees only the key and the
+--    hash, not the row.
+CREATE OR REPLACE TEMP TABLE staged AS
+WITH raw AS (
+    SELECT * FROM <<raw_rows>>
+),
+<<distinct_cells>>,
+cells AS (
+    SELECT raw.raw_id, raw._file, raw._sha256, raw._sheet, raw._row, raw._is_total<<cells>>, <<prepared>>
+    FROM raw<<prepared_joins>>
+),
+typed AS (
+    <<typed>>
+),
+checked AS (
+    SELECT <<checked_columns>>, len(problems) = 0 AS valid
+    FROM (SELECT *, list_filter([<<problems>>], lambda p: p IS NOT NULL) AS problems FROM typed) typed
 ),
 with_agencies AS (
-    SELECT valid.*<<agency_columns>>
-    FROM valid<<agency_joins>>
+    SELECT checked.*<<agency_columns>>
+    FROM checked<<agency_joins>>
 ),
-copies AS (  -- the window sees only the key and a hash of the compared columns, not the whole row
+copies AS (
     SELECT raw_id, row_number() OVER same_key AS copy, compared <> first_value(compared) OVER same_key AS differs
-    FROM (SELECT raw_id, _is_total, <<key_columns>>, hash({<<compared>>}) AS compared FROM with_agencies)
-    WINDOW same_key AS (PARTITION BY <<key_names>>, _is_total ORDER BY raw_id)
+    FROM (SELECT raw_id, valid, _is_total, <<key_columns>>, hash({<<compared>>}) AS compared FROM with_agencies)
+    WINDOW same_key AS (PARTITION BY valid, <<key_names>>, _is_total ORDER BY raw_id)
 )
 SELECT with_agencies.*, copies.copy,
     copies.copy > 1 AND copies.differs AS differs,
@@ -97,15 +95,15 @@ JOIN copies USING (raw_id);
 -- name: insert_staged
 INSERT INTO stg_<<table>> (<<staging_columns>>)
 SELECT $quarter, row_number() OVER (ORDER BY raw_id), <<staging_values>>
-FROM matched
-WHERE copy = 1 AND NOT outside
+FROM staged
+WHERE valid AND copy = 1 AND NOT outside
 ORDER BY raw_id;
 
 -- name: invalid_rows
 SELECT _file, _sheet, _row,
     'bảng “' || $title || '”: ' || array_to_string(problems, '; ') || '. Dòng bị loại, không tính vào số liệu'
-FROM checked
-WHERE len(problems) > 0
+FROM staged
+WHERE NOT valid
 ORDER BY raw_id;
 
 -- name: unmatched_agencies
@@ -115,19 +113,19 @@ SELECT _file, _sheet, _row,
             THEN 'khớp với nhiều cơ quan trong danh mục (' || array_to_string(<<column>>_codes, ', ') || ')'
             ELSE 'không khớp với cơ quan nào trong danh mục cơ quan' END
     || '. Dòng vẫn được giữ, chỉ tính vào các số liệu không phân theo cơ quan'
-FROM matched
-WHERE <<column>>.value IS NOT NULL AND <<column>>_code IS NULL AND NOT _is_total
+FROM staged
+WHERE valid AND <<column>>.value IS NOT NULL AND <<column>>_code IS NULL AND NOT _is_total
 ORDER BY raw_id;
 
 -- name: set_aside
 -- Rows set aside by kind, with the first places for the finding's message.
 SELECT kind, count(*) AS rows, list([_file, _sheet, CAST(_row AS VARCHAR)] ORDER BY raw_id)[1:$first] AS first_places
 FROM (
-    SELECT 'duplicates_dropped' AS kind, * FROM matched WHERE copy > 1
-    UNION ALL SELECT 'duplicates_differ', * FROM matched WHERE differs
-    UNION ALL SELECT 'outside_quarter', * FROM matched WHERE outside
+    SELECT 'duplicates_dropped' AS kind, * FROM staged WHERE valid AND copy > 1
+    UNION ALL SELECT 'duplicates_differ', * FROM staged WHERE valid AND differs
+    UNION ALL SELECT 'outside_quarter', * FROM staged WHERE valid AND outside
 )
 GROUP BY kind;
 
 -- name: valid_rows_by_file
-SELECT _file, count(*) FROM checked WHERE len(problems) = 0 GROUP BY _file;
+SELECT _file, count(*) FROM staged WHERE valid GROUP BY _file;
