@@ -87,7 +87,9 @@ def main() -> None:
         stage_cells(TimedConnection(conn, times), specs, quarter, quarter_window(quarter), result.cells, registry,
                     staging_columns)
         times["staging, all passes"] += time.perf_counter() - started
+        started = time.perf_counter()
         conn.execute("COMMIT")
+        times["commit"] += time.perf_counter() - started
     conn.close()
     if "--keep" not in sys.argv:
         database.unlink(missing_ok=True)
