@@ -151,7 +151,10 @@ def bench_versions(scale: int, work: Path, raw: Path, result: dict) -> None:
     for path in (home, warehouse.parent):
         shutil.rmtree(path, ignore_errors=True)
     home.mkdir(parents=True)
-    shutil.copy(source / "dagster_home" / "dagster.yaml", home)
+    # Dagster's own SQLite storage (the old code's yaml names its storage class by a module path this code moved,
+    # and this process reads the runs' step events): the same files, without the old code's creation lock
+    (home / "dagster.yaml").write_text(f"storage:\n  sqlite:\n    base_dir: {home / 'storage'}\n"
+                                       "concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(home), "RAW_DIR": str(raw), "WAREHOUSE_PATH": str(warehouse)}
     command = [str(python.with_name("dagster")), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*",
                "--partition", QUARTER]
