@@ -30,7 +30,6 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run.py
 
 dev: install

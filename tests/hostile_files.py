@@ -58,6 +58,15 @@ def sheet_xml(rows: str, dimension: str | None = None) -> str:
 MAIL_HEADER = ["Địa chỉ thư điện tử", "Đơn vị", "Ngày tạo"]
 
 
+def mail_rows(count: int) -> str:
+    """A mail export's header and `count` rows as sheet XML (inline strings, the date as a serial number)."""
+    def text(ref: str, value: str) -> str:
+        return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+    header = '<row r="1">' + "".join(text(f"{c}1", label) for c, label in zip("ABC", MAIL_HEADER)) + "</row>"
+    return header + "".join(f'<row r="{r}">{text(f"A{r}", f"a{r}@travinh.gov.vn")}{text(f"B{r}", "Sở Y tế")}'
+                            f'<c r="C{r}"><v>43924</v></c></row>' for r in range(2, count + 2))
+
+
 def _far_cell_second_sheet(path: Path) -> Path:
     """A valid mail export on its first sheet; the second sheet holds one cell at XFD1048576."""
     book = xlsxwriter.Workbook(str(path))
@@ -114,6 +123,8 @@ HOSTILE = {
     "far_cell_lying_dimension.xlsx": (lambda p: raw_xlsx(p, [sheet_xml(
         '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="1048000"><c r="XFA1048000"><v>1</v></c></row>', "A1:B2")]), "bộ nhớ"),
     "far_cell_second_sheet.xlsx": (_far_cell_second_sheet, "bộ nhớ"),
+    "far_cell_below_a_header.xlsx": (lambda p: raw_xlsx(p, [sheet_xml(mail_rows(40) + (
+        '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'))]), "bộ nhớ"),  # fastexcel loads below the header
     "far_cell.xls": (_far_cell_xls, "cột"),
     "shared_string_count_bomb.xlsx": (lambda p: raw_xlsx(p, [sheet_xml('<row r="1"><c r="A1" t="s"><v>0</v></c></row>')],
         f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{NS}" count="2147483647" uniqueCount="2147483647"><si><t>STT</t></si></sst>'),

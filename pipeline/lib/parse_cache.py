@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from importlib.metadata import version
 from pathlib import Path
 
 from pipeline.lib import legacy, reader, tablespecs, text, values
 from pipeline.lib.reader import FileResult, sha256_of
 
 READER_VERSION = hashlib.sha256(b"".join(
-    p.read_bytes() for p in [*sorted(Path(reader.__file__).parent.glob("*.py")),
-                             *sorted(Path(legacy.__file__).parent.glob("*.*")),
-                             *(Path(m.__file__) for m in (tablespecs, values, text))]
+    [*(p.read_bytes() for p in [*sorted(Path(reader.__file__).parent.glob("*.py")),
+                                *sorted(Path(legacy.__file__).parent.glob("*.*")),
+                                *(Path(m.__file__) for m in (tablespecs, values, text))]),
+     *(f"{name} {version(name)}".encode() for name in ("python-calamine", "fastexcel", "lxml", "xlrd"))]
 )).hexdigest()[:16]
 
 

@@ -9,7 +9,8 @@ becomes a `Finding`.
 
 One module per concern, the entry point first:
 - `files`: `read_file`, one file into its tables and findings (and the file-level helpers);
-- `formats`: the format from the bytes, the size limits, workbooks read through calamine;
+- `formats`: the format from the bytes, the size limits, workbooks opened;
+- `workbooks`: a workbook's rows below the header straight into Arrow (fastexcel), its head read by calamine;
 - `html_tables`: HTML tables and their spans;
 - `sheets`: a sheet's cells as the reader sees them, whatever the format;
 - `headers`: finding a table's header (and the column-number row);

@@ -39,8 +39,32 @@ class Distinct:
         self._uniques_array = uniques
         self._plain: np.ndarray | None = None
 
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, uniques: list[Any], blank: np.ndarray, kinds: np.ndarray) -> "Distinct":
+        """From codes into values already distinct, none of them text but `""` (an Arrow column of numbers,
+        dates or yes/no values, its empty cells `""`), with what is known of each: blank, its `cell_type`."""
+        column = cls.__new__(cls)
+        column.codes = np.asarray(codes, dtype=np.intp)
+        column.uniques = uniques
+        column._uniques_array = np.empty(len(uniques), dtype=object)
+        column._uniques_array[:] = uniques
+        column._plain = np.zeros(len(uniques), dtype=bool)
+        column._blank, column._kinds = blank, kinds
+        return column
+
+    _blank: np.ndarray | None = None  # per distinct value, when known without looking at each
+    _kinds: np.ndarray | None = None
+
+    @property
+    def holds_text(self) -> bool:
+        """Whether any distinct value is text other than `""` (only those can be legacy text or a marker)."""
+        return self._kinds is None
+
     def __len__(self) -> int:
         return len(self.codes)
+
+    def value(self, position: int) -> Any:
+        return self.uniques[self.codes[position]]
 
     def take(self, positions: np.ndarray) -> "Distinct":
         taken = copy.copy(self)  # the same distinct values (and what is known of them), fewer rows
@@ -74,11 +98,15 @@ class Distinct:
         return result
 
     def blank(self) -> np.ndarray:
+        if self._blank is not None:
+            return self._blank[self.codes]
         return self.flags(is_blank, plain=False)
 
     def flags_where(self, predicate: Callable[[Any], bool], candidates: str, longest: int) -> np.ndarray:
         """`predicate` of each row's value (once per distinct value; `TextColumn.flags_where`'s shortcut is
-        for text columns)."""
+        for text columns). A column holding no text holds no marker."""
+        if not self.holds_text:
+            return np.zeros(len(self.codes), dtype=bool)
         return self.flags(predicate, plain=False)
 
     def flags(self, predicate: Callable[[Any], bool], plain: bool | None = None) -> np.ndarray:
@@ -111,6 +139,12 @@ class TextColumn:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def value(self, position: int) -> Any:
+        return self.texts[position].as_py()
+
+    def values(self) -> list[Any]:
+        return self.texts.to_pylist()
 
     def take(self, positions: np.ndarray) -> "TextColumn":
         return TextColumn(self.texts.take(pa.array(positions)))
@@ -169,7 +203,8 @@ def raw_cells(column: "Distinct | TextColumn") -> pa.StructArray:
     if isinstance(column, TextColumn):
         return column.raw_cells()
     texts = column.per_unique(cell_text, plain=lambda values: values)
-    kinds = column.per_unique(cell_type, plain=lambda values: np.full(len(values), "s", dtype=object))
+    kinds = column._kinds if column._kinds is not None else column.per_unique(
+        cell_type, plain=lambda values: np.full(len(values), "s", dtype=object))
     codes = pa.array(column.codes)
     return pa.StructArray.from_arrays([pa.array(texts, pa.string()).take(codes), pa.array(kinds, pa.string()).take(codes)],
                                       fields=list(CELL))

@@ -1,9 +1,12 @@
 """Which format a file's bytes show (xlsx, xls or an HTML table, whatever its name), the size limits checked
-before parsing, and the sheets of a workbook read through calamine."""
+before parsing, and the sheets of a workbook: their head rows read by calamine, the rows below the header by
+fastexcel (`workbooks`), or the whole sheet by calamine's rows where fastexcel cannot give the same cells."""
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
 import re
 import zipfile
 from pathlib import Path
@@ -12,7 +15,8 @@ from typing import Any, Iterable, Iterator
 from pipeline.lib import wording
 from pipeline.lib.reader.fonts import SheetFonts, xls_fonts, xlsx_fonts
 from pipeline.lib.reader.html_tables import read_html
-from pipeline.lib.reader.sheets import MAX_COLUMNS, MAX_ROWS, RawSheet, UnreadableFile
+from pipeline.lib.reader.sheets import HEAD_ROWS, MAX_COLUMNS, MAX_ROWS, RawSheet, UnreadableFile
+from pipeline.lib.reader.workbooks import WorkbookSheet, head_workbook
 from pipeline.lib.wording import quoted
 
 MAX_FILE_BYTES = 50 * 1024**2
@@ -83,38 +87,83 @@ def _read_calamine(path: Path, fmt: str) -> Iterator[RawSheet]:
             blob = handle.read()
         if "EncryptionInfo".encode("utf-16-le") in blob or b"EncryptedPackage" in blob.replace(b"\x00", b""):
             raise UnreadableFile("sổ tính có mật khẩu (được mã hóa, encrypted)")
-    try:
-        if path.suffix.lower() in NAMED_AS[fmt]:
-            workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        else:  # calamine picks its parser by the name: under another format's name, it gets the bytes
-            workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
-    except Exception as exc:  # calamine raises its own error types for corrupt workbooks
-        raise UnreadableFile(f"không mở được sổ tính {fmt} ({exc})") from None
+
+    def whole():
+        try:
+            if path.suffix.lower() in NAMED_AS[fmt]:
+                return python_calamine.CalamineWorkbook.from_path(str(path))
+            # calamine picks its parser by the name: under another format's name, it gets the bytes
+            return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
+        except Exception as exc:  # calamine raises its own error types for corrupt workbooks
+            raise UnreadableFile(f"không mở được sổ tính {fmt} ({exc})") from None
+
+    head = _head_and_loader(path, fmt, whole)
+    workbook = whole() if head is None else None
     try:
         fonts = xlsx_fonts(path) if fmt == "xlsx" else xls_fonts(path)
     except Exception:  # noqa: BLE001 - the fonts are a hint: without them the text itself is looked at
         fonts = {}
+    if head is not None:
+        return _workbook_sheets(functools.cache(whole), *head, fonts)
     return _calamine_sheets(workbook, fonts)
 
 
-def _calamine_sheets(workbook, fonts: SheetFonts) -> Iterator[RawSheet]:
-    """One sheet at a time, so a workbook's large sheets are not all in memory together."""
-    for meta in workbook.sheets_metadata:
+def _head_and_loader(path: Path, fmt: str, whole):
+    """Where calamine reads the head rows (an .xlsx: the cut copy, `head_workbook`; an .xls, at most 65,536 rows
+    a sheet: the whole file), and fastexcel's reader of the whole file; None when either fails (calamine then
+    opens the whole file, and words what breaks)."""
+    import fastexcel
+    import python_calamine
+
+    try:
+        head = (python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(head_workbook(path))) if fmt == "xlsx"
+                else whole())
+        return head, fastexcel.read_excel(path.read_bytes())
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _workbook_sheets(whole, head, reader, fonts: SheetFonts) -> Iterator[RawSheet]:
+    """A workbook's sheets: each head read by calamine from `head`, the rows below the header by fastexcel
+    (`WorkbookSheet`); the same sheets as `_calamine_sheets` gives from the whole file (`whole()`, opened only
+    for a sheet fastexcel cannot read)."""
+    for meta in head.sheets_metadata:
         if str(meta.typ).endswith("ChartSheet"):
             continue
         try:
-            sheet = workbook.get_sheet_by_name(meta.name)
-            if sheet.total_height > MAX_ROWS or sheet.total_width > MAX_COLUMNS + 50:
-                raise UnreadableFile(
-                    f"trang tính {quoted(meta.name)} trải trên {sheet.total_height} dòng x {sheet.total_width} cột "
-                    f"(giới hạn {MAX_ROWS} x {MAX_COLUMNS})"
-                )
+            sheet_head = list(itertools.islice(_calamine_rows(head.get_sheet_by_name(meta.name)), HEAD_ROWS))
+        except Exception:  # noqa: BLE001 - the sheet is read whole by calamine
+            yield from _calamine_sheets(whole(), fonts, only=meta.name)
+            continue
+        yield WorkbookSheet(meta.name, str(meta.visible).endswith("Visible"), sheet_head, fonts.get(meta.name), reader,
+                            lambda name=meta.name: _calamine_rows(_calamine_sheet(whole(), name)))
+
+
+def _calamine_sheets(workbook, fonts: SheetFonts, only: str | None = None) -> Iterator[RawSheet]:
+    """One sheet at a time, so a workbook's large sheets are not all in memory together (`only`: that one)."""
+    for meta in workbook.sheets_metadata:
+        if str(meta.typ).endswith("ChartSheet") or only not in (None, meta.name):
+            continue
+        sheet = _calamine_sheet(workbook, meta.name)
+        try:
             raw = RawSheet.from_rows(meta.name, str(meta.visible).endswith("Visible"), _calamine_rows(sheet), fonts.get(meta.name))
-        except UnreadableFile:
-            raise
         except Exception as exc:
             raise UnreadableFile(f"không đọc được trang tính {quoted(meta.name)} ({exc})") from None
         yield raw
+
+
+def _calamine_sheet(workbook, name: str):
+    """A sheet parsed whole by calamine, within the limits; UnreadableFile otherwise."""
+    try:
+        sheet = workbook.get_sheet_by_name(name)
+    except Exception as exc:
+        raise UnreadableFile(f"không đọc được trang tính {quoted(name)} ({exc})") from None
+    if sheet.total_height > MAX_ROWS or sheet.total_width > MAX_COLUMNS + 50:
+        raise UnreadableFile(
+            f"trang tính {quoted(name)} trải trên {sheet.total_height} dòng x {sheet.total_width} cột "
+            f"(giới hạn {MAX_ROWS} x {MAX_COLUMNS})"
+        )
+    return sheet
 
 
 def _calamine_rows(sheet) -> Iterator[list[Any]]:

@@ -128,6 +128,8 @@ class LegacyCells:
                     texts[p] = self._record(first + p, index, held, result)
                     changed = True
             return TextColumn(pa.array(texts, pa.string())) if changed else column
+        if not column.holds_text or not any(u.__class__ is str and not u.isascii() for u in column.uniques):
+            return column  # numbers, dates, ASCII text: nothing to convert
         values, changed = column.values(), False  # mixed cells (numbers, dates): few of them are text
         for p, value in enumerate(values):
             if value.__class__ is str and not value.isascii():

@@ -3,7 +3,6 @@ and each record's cells as the file holds them (the raw layer). Typing the cells
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.lib.reader import sheets
-from pipeline.lib.reader.distinct import CELL, WHITESPACE, Distinct, TextColumn, chunk_column, raw_cells, raw_schema
+from pipeline.lib.reader.distinct import CELL, WHITESPACE, Distinct, TextColumn, raw_cells, raw_schema
 from pipeline.lib.reader.headers import HeaderMatch, _is_column_number_row, _label_key
 from pipeline.lib.reader.legacy_cells import LegacyCells
 from pipeline.lib.reader.sheets import RawSheet
@@ -61,8 +60,8 @@ def extract_rows(sheet: RawSheet, match: HeaderMatch, legacy: LegacyCells | None
     if start < len(sheet.head) and _is_column_number_row(sheet.head[start]):
         start += 1
     blocks = []
-    for first, rows in sheet.chunks(start, sheets.CHUNK_ROWS):
-        block, stopped = _classify(first, rows, match, legacy)
+    for first, count, held in sheet.column_chunks(start, sheets.CHUNK_ROWS):
+        block, stopped = _classify(first, count, held, match, legacy)
         blocks.append(_raw_block(sheet.name, match, block))
         if stopped:
             break
@@ -78,16 +77,15 @@ def _reads_total(value: Any) -> bool:
 _TOTAL_CANDIDATE = f'^{WHITESPACE}*[TtCc]'  # what `_reads_total` looks at first, for Arrow
 
 
-def _classify(first: int, rows: list[list[Any]], match: HeaderMatch, legacy: LegacyCells) -> tuple[_Block, bool]:
+def _classify(first: int, count: int, held: list[TextColumn | Distinct], match: HeaderMatch,
+              legacy: LegacyCells) -> tuple[_Block, bool]:
     """The rows (the first at 0-based index `first`) holding a record, and whether the table ended in
     them (at a total row, kept last by the tables that keep it, or at the signature block). Blank rows
     and lines holding no required value are skipped. A total marker in the first or a name cell ends
     the table whatever the row's other cells hold; otherwise a row with every required value is data,
     whatever its text says (only an incomplete row can be the signature block)."""
     spec = match.spec
-    count = len(rows)
-    columns = legacy.rows_in_context([legacy.column(chunk_column(column), index, first)  # short rows end in None
-                                      for index, column in enumerate(itertools.zip_longest(*rows))], first)
+    columns = legacy.rows_in_context([legacy.column(column, index, first) for index, column in enumerate(held)], first)
     width = len(columns)
     blank = [column.blank() for column in columns]
     nothing, everything = np.zeros(count, dtype=bool), np.ones(count, dtype=bool)
@@ -109,7 +107,7 @@ def _classify(first: int, rows: list[list[Any]], match: HeaderMatch, legacy: Leg
     for p in np.flatnonzero(live & any_empty):  # only an incomplete row can be the signature block
         if p >= stop:
             break
-        if _is_signature_row(legacy.rows([rows[p]], first + int(p), record=False)[0]):
+        if _is_signature_row(legacy.rows([[column.value(int(p)) for column in held]], first + int(p), record=False)[0]):
             stop = int(p)
             break
     keep = live & ~holds_nothing

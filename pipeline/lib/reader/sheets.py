@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from pipeline.lib.reader.distinct import Distinct, TextColumn, chunk_column
 from pipeline.lib.wording import quoted
 
 MAX_ROWS = 1_048_576
@@ -49,6 +50,12 @@ class RawSheet:
                 return
             yield first, rows
             first, rows = first + len(rows), []
+
+    def column_chunks(self, start: int, size: int) -> Iterator[tuple[int, int, list[TextColumn | Distinct]]]:
+        """`chunks`, each as (0-based index of its first row, its number of rows, its columns: a short row's
+        missing cells are None)."""
+        for first, rows in self.chunks(start, size):
+            yield first, len(rows), [chunk_column(column) for column in itertools.zip_longest(*rows)]
 
     def drain(self) -> None:
         """Read the rows below the table too: a sheet that breaks further down refuses the file."""
