@@ -7,6 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import python_calamine
 import xlsxwriter
@@ -229,3 +230,15 @@ def test_a_crafted_sheet_gives_the_findings_and_cells_calamine_gives(tmp_path, m
     by_rows, _ = _read(path, "mail", monkeypatch, arrow=False)
     _same(arrow, by_rows)
     assert arrow.outcome == ("rejected" if "broken" in why else "loaded"), why
+
+
+def test_the_head_and_the_loaded_rows_must_line_up_or_calamine_reads_the_sheet():
+    from pipeline.lib.reader.workbooks import _first_column
+
+    loaded = pa.RecordBatch.from_pydict({"a": pa.array([1.0, 2.0]), "b": pa.array(["x", None])})
+    head = [["", "STT", "Tên"], ["", 1.0, "x"], ["", 2.0, ""]]
+    assert _first_column(head, 1, loaded) == 1  # fastexcel starts at the first used column: B
+    assert _first_column(head + [["", 3.0, "y"]], 1, loaded) is None  # a row the loaded rows lack
+    assert _first_column([["", "STT", "Tên"], ["", 1.0, "z"], ["", 2.0, ""]], 1, loaded) is None  # another cell
+    assert _first_column([["", "STT", "Tên"], ["", "1", "x"], ["", 2.0, ""]], 1, loaded) is None  # another type
+    assert _first_column([["", "STT", "Tên"]], 1, loaded) is None  # no row shared: nothing to line up by

@@ -76,8 +76,8 @@ def _sheet_head(source: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 
 class WorkbookSheet(RawSheet):
-    """A sheet of an `.xlsx` whose head was read by calamine (`head_workbook`) and whose rows below the header
-    fastexcel loads typed whole; calamine's rows (`whole`) where it cannot."""
+    """A workbook's sheet whose head calamine read (from `head_workbook` for an .xlsx) and whose rows below the
+    header fastexcel loads typed whole; calamine's rows (`whole`) where it cannot."""
 
     def __init__(self, name: str, visible: bool, head: list[list[Any]], fonts, reader: "fastexcel.ExcelReader",
                  whole: Callable[[], Iterator[list[Any]]]):
@@ -141,7 +141,9 @@ def _first_column(head: list[list[Any]], start: int, batch: pa.RecordBatch) -> i
     """The sheet column (0-based) of the batch's first column: the one offset at which the head's rows from
     `start` on hold the same cells as the batch's first rows, each of the same type. None when no head row
     overlaps the batch, or when no offset (or more than one) fits."""
-    shared = head[start:]
+    shared = head[start:start + batch.num_rows]
+    if any(v != "" for row in head[start + batch.num_rows:] for v in row):
+        return None  # the head holds rows the batch does not
     if not shared or not any(any(v != "" for v in row) for row in shared):
         return None
     loaded = [from_arrow(column.slice(0, len(shared))).values() for column in batch.columns]
