@@ -93,10 +93,10 @@ class WorkbookSheet(RawSheet):
             return
         batch, first_column = typed
         self._whole = None  # read whole, by fastexcel
-        for offset in range(0, batch.num_rows, size):
-            chunk = batch.slice(offset, size)
-            pad = [TextColumn(pa.array([""] * chunk.num_rows, pa.string()))] if first_column else []
-            yield start + offset, chunk.num_rows, pad * first_column + [from_arrow(column) for column in chunk.columns]
+        # one chunk: the rows are in Arrow already, and a slice of them would carry (and pickle, back from the
+        # reading child) the buffers of the whole batch
+        pad = [TextColumn(pa.array([""] * batch.num_rows, pa.string()))] if first_column else []
+        yield start, batch.num_rows, pad * first_column + [from_arrow(column) for column in batch.columns]
 
     def drain(self) -> None:
         """A sheet fastexcel did not load is parsed whole by calamine: one that breaks below its head refuses the
