@@ -16,7 +16,7 @@ from pipeline.lib import wording
 from pipeline.lib.reader.fonts import SheetFonts, xls_fonts, xlsx_fonts
 from pipeline.lib.reader.html_tables import read_html
 from pipeline.lib.reader.sheets import HEAD_ROWS, MAX_COLUMNS, MAX_ROWS, RawSheet, UnreadableFile
-from pipeline.lib.reader.workbooks import WorkbookSheet, head_workbook
+from pipeline.lib.reader.workbooks import WorkbookSheet, head_workbook, open_loader
 from pipeline.lib.wording import quoted
 
 MAX_FILE_BYTES = 50 * 1024**2
@@ -39,7 +39,7 @@ def load_sheets(path: Path) -> tuple[str, Iterable[RawSheet]]:
         raise UnreadableFile("không phải bảng tính (không phải xlsx, xls hay bảng HTML)")
     if fmt == "xlsx":
         _check_xlsx_limits(path)
-    return fmt, (read_html(path) if fmt == "html" else _read_calamine(path, fmt))
+    return fmt, (read_html(path) if fmt == "html" else _read_workbook(path, fmt))
 
 
 
@@ -79,7 +79,7 @@ def _check_xlsx_limits(path: Path) -> None:
             )
 
 
-def _read_calamine(path: Path, fmt: str) -> Iterator[RawSheet]:
+def _read_workbook(path: Path, fmt: str) -> Iterator[RawSheet]:
     import python_calamine
 
     if fmt == "xls":
@@ -88,6 +88,7 @@ def _read_calamine(path: Path, fmt: str) -> Iterator[RawSheet]:
         if "EncryptionInfo".encode("utf-16-le") in blob or b"EncryptedPackage" in blob.replace(b"\x00", b""):
             raise UnreadableFile("sổ tính có mật khẩu (được mã hóa, encrypted)")
 
+    @functools.cache  # an .xls's head is read from it, and a sheet fastexcel cannot read falls back to it
     def whole():
         try:
             if path.suffix.lower() in NAMED_AS[fmt]:
@@ -104,7 +105,7 @@ def _read_calamine(path: Path, fmt: str) -> Iterator[RawSheet]:
     except Exception:  # noqa: BLE001 - the fonts are a hint: without them the text itself is looked at
         fonts = {}
     if head is not None:
-        return _workbook_sheets(functools.cache(whole), *head, fonts)
+        return _workbook_sheets(whole, *head, fonts)
     return _calamine_sheets(workbook, fonts)
 
 
@@ -112,13 +113,12 @@ def _head_and_loader(path: Path, fmt: str, whole):
     """Where calamine reads the head rows (an .xlsx: the cut copy, `head_workbook`; an .xls, at most 65,536 rows
     a sheet: the whole file), and fastexcel's reader of the whole file; None when either fails (calamine then
     opens the whole file, and words what breaks)."""
-    import fastexcel
     import python_calamine
 
     try:
         head = (python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(head_workbook(path))) if fmt == "xlsx"
                 else whole())
-        return head, fastexcel.read_excel(path.read_bytes())
+        return head, open_loader(path)
     except Exception:  # noqa: BLE001
         return None
 

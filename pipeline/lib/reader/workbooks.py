@@ -1,19 +1,19 @@
-"""`.xlsx` sheets read straight into Arrow by fastexcel: no Python object per cell.
+""".xlsx and .xls sheets read straight into Arrow by fastexcel: no Python object per cell.
 
 fastexcel parses a whole sheet at every `load_sheet` (asking for 18 rows costs as much as the whole sheet), so
 the header cannot be searched through it. The head (the first rows, where the header is searched) is read by
-calamine from a copy of the workbook whose sheets stop after those rows: the same reader, the same values as
-the whole file would give, in milliseconds. Once the header is found, fastexcel loads the rows below it with
-one type per column (`strict`). Those columns become the reader's columns directly: text as Arrow strings,
-numbers, dates and yes/no values as their distinct values (`Distinct.from_arrow`).
+calamine: for an .xlsx, from a copy of the workbook whose sheets stop after those rows (`head_workbook`: the same
+values as the whole file would give, in milliseconds); an .xls holds at most 65,536 rows a sheet, and calamine
+reads it whole. Once the header is found, fastexcel loads the rows below it with one type per column (`strict`).
+Those columns become the reader's columns directly (`from_arrow`): text as Arrow strings, numbers, dates and
+yes/no values as their distinct values.
 
 Whatever this path cannot give exactly as calamine would, the sheet takes calamine's row path instead (the
 one that keeps each cell's own type): a column mixing numbers and text (the spec's `74.019`-as-text rule
 needs each cell's type there), types calamine reads differently (whole numbers as integers, times of day,
-durations), any error of fastexcel's (calamine gives the finding's
-wording), or rows that do not line up with the head's. The rows shared by the head and the loaded rows are
-compared cell by cell, which also finds the first column of the loaded rows (fastexcel starts them at the
-sheet's first used column, wherever it is).
+durations), any error of fastexcel's (calamine gives the finding's wording), or rows that do not line up with
+the head's. The rows shared by the head and the loaded rows are compared cell by cell, which also finds the
+first column of the loaded rows (fastexcel starts them at the sheet's first used column, wherever it is).
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ _ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
 _HEAD_BYTES = 64 * 1024**2  # the head rows of a sheet beyond this are no export's
 _EARLIEST = dt.datetime(1900, 1, 1)  # before it, a time of day: calamine reads it as a `time`
 _TYPED = {"double", "bool", "string", "large_string", "null", "timestamp[ms]"}
+
+
+def open_loader(path: Path) -> fastexcel.ExcelReader:
+    """fastexcel's reader of the whole file, by its bytes (it picks the format by name, as calamine does)."""
+    return fastexcel.read_excel(path.read_bytes())
 
 
 def head_workbook(path: Path) -> bytes:
@@ -79,7 +84,7 @@ class WorkbookSheet(RawSheet):
     """A workbook's sheet whose head calamine read (from `head_workbook` for an .xlsx) and whose rows below the
     header fastexcel loads typed whole; calamine's rows (`whole`) where it cannot."""
 
-    def __init__(self, name: str, visible: bool, head: list[list[Any]], fonts, reader: "fastexcel.ExcelReader",
+    def __init__(self, name: str, visible: bool, head: list[list[Any]], fonts, reader: fastexcel.ExcelReader,
                  whole: Callable[[], Iterator[list[Any]]]):
         super().__init__(name, visible, head, iter(()), fonts or {})
         self._reader = reader
