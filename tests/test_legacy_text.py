@@ -218,7 +218,8 @@ def test_a_rich_text_run_in_a_legacy_font_marks_its_xlsx_cell(tmp_path):
 
 
 @pytest.mark.parametrize("markup", ['<td style="font-family: \'.VnTime\', serif">{}</td>',
-                                    '<td><span style="font-family:.VnTime">{}</span></td>', '<td><font face=".VnTime">{}</font></td>'])
+                                    '<td><span style="font-family:.VnTime">{}</span></td>', '<td><font face=".VnTime">{}</font></td>',
+                                    '<TD><FONT FACE=".VnTime">{}</FONT></TD>', '<td STYLE="Font-Family: .VnTime">{}</td>'])
 def test_an_html_cell_in_a_legacy_font_by_style_or_face(markup, tmp_path):
     path = tmp_path / "hop thu.xls"
     header = "".join(f"<th>{h}</th>" for h in MAIL_HEADERS)

@@ -109,8 +109,13 @@ def xls_fonts(path: Path) -> SheetFonts:
         book.release_resources()
 
 
-def html_may_name_fonts(blob: bytes) -> bool:
-    return bool(re.search(rb"(face|font-family)\s*[=:]\s*[\"']?\s*(\.vn|vni[- ])", blob, re.I))
+def html_may_name_fonts(lowered: bytes) -> bool:
+    """Whether an HTML file, in lower case (`bytes.lower()`), names a legacy font anywhere. The caller lowers it:
+    the same search with `re.I` takes 0.3 s over a 45 MB export, 20 times as long."""
+    return _HTML_LEGACY_FONT.search(lowered) is not None
+
+
+_HTML_LEGACY_FONT = re.compile(rb"(face|font-family)\s*[=:]\s*[\"']?\s*(\.vn|vni[- ])")
 
 
 def html_cell_font(cell) -> str | None:

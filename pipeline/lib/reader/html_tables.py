@@ -30,16 +30,16 @@ def read_html(path: Path) -> list[RawSheet]:
     if not tables:
         raise UnreadableFile("tệp HTML không có bảng <table>")
     # spans are rare (a title or header cell): once all are placed, rows are read without looking at attributes
-    lowered = text.lower()
+    lowered = text.lower()  # ASCII letters only: tags, attributes and font names are ASCII
     spans_left = lowered.count(b"colspan") + lowered.count(b"rowspan")  # at least the span attributes
+    with_fonts = html_may_name_fonts(lowered)  # a legacy font named: each cell's font is looked up (the slow path)
     del lowered
-    with_fonts = html_may_name_fonts(blob)  # a legacy font named: each cell's font is looked up (the slow path)
     sheets = []
     for index, table in enumerate(tables, start=1):
         rows: list[list[Any]] = []
         fonts: dict[tuple[int, int], str] = {}
         covered: dict[int, int] = {}  # column -> last row a rowspan from a row above covers it
-        nested = table.find(".//table") is not None
+        nested = len(tables) > 1 and table.find(".//table") is not None  # `tables` holds nested ones too
         for r, tr in enumerate(table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr") if nested else table.iter("tr")):
             if spans_left <= 0 and not covered and not with_fonts:
                 rows.append([(cell.text or "") if not len(cell) else "".join(cell.itertext())
