@@ -178,8 +178,8 @@ def _parts(spec: TableSpec, dated: bool, columns: dict[str, str]) -> dict[str, s
 
     def prepared(column) -> str:
         then = PREPARED.get(column.type, "{cell}").format(cell="p.prepared", table=spec.name, column=column.name)
-        return (f"d_{column.name} AS (SELECT d.cell, {then} AS prepared FROM (SELECT DISTINCT {column.name} AS cell FROM raw) d "
-                "JOIN prepared_cells p ON p.cell IS NOT DISTINCT FROM d.cell)")
+        return (f"d_{column.name} AS (SELECT p.cell, {then} AS prepared FROM prepared_cells p "
+                f"WHERE p.table_name = '{spec.name}' AND p.column_name = '{column.name}')")
 
     def key_part(name: str) -> str:  # text compared without case, an agency by its code where it matched
         column = spec.column(name)
@@ -256,15 +256,15 @@ def _prepare_source_cells(conn, specs: tuple[TableSpec, ...], rows: dict[str, st
     """The steps every table of the source shares, run once: `prepared_cells` (each distinct cell prepared) and
     `agency_matches` (each agency name matched against the quarter's registry, when it is there)."""
     columns = [(spec, column) for spec in specs for column in spec.columns]
-
-    def union(chosen) -> str:
-        return " UNION ".join(f"SELECT {column.name} AS cell FROM {rows[spec.name]}"
-                              for spec, column in chosen) or f"SELECT NULL::{CELL_TYPE} AS cell WHERE false"
-
+    cells = " UNION ALL ".join(
+        f"SELECT DISTINCT '{spec.name}' AS table_name, '{column.name}' AS column_name, {column.name} AS cell FROM {rows[spec.name]}"
+        for spec, column in columns) or f"SELECT NULL AS table_name, NULL AS column_name, NULL::{CELL_TYPE} AS cell WHERE false"
+    agency = " OR ".join(f"(p.table_name = '{spec.name}' AND p.column_name = '{column.name}')"
+                         for spec, column in columns if column.agency) or "false"
     params = {"quarter": quarter}
-    _run(conn, STEPS["prepared_cells"].replace("<<source_cells>>", union(columns)), params)
+    _run(conn, STEPS["prepared_cells"].replace("<<source_cells>>", cells), params)
     _run(conn, STEPS["agency_keys" if registry else "no_agency_keys"], params)
-    _run(conn, STEPS["agency_matches"].replace("<<agency_cells>>", union([(s, c) for s, c in columns if c.agency])), params)
+    _run(conn, STEPS["agency_matches"].replace("<<agency_columns>>", agency), params)
 
 
 def ensure_tables(conn, specs: tuple[TableSpec, ...], staging_columns) -> None:
