@@ -178,8 +178,7 @@ def _parts(spec: TableSpec, dated: bool, columns: dict[str, str]) -> dict[str, s
 
     def prepared(column) -> str:
         then = PREPARED.get(column.type, "{cell}").format(cell="p.prepared", table=spec.name, column=column.name)
-        return (f"d_{column.name} AS (SELECT p.cell, {then} AS prepared FROM prepared_cells p "
-                f"WHERE p.table_name = '{spec.name}' AND p.column_name = '{column.name}')")
+        return f"d_{column.name} AS (SELECT p.cell, {then} AS prepared FROM prepared_cells p WHERE {_prepared_of(spec, column)})"
 
     def key_part(name: str) -> str:  # text compared without case, an agency by its code where it matched
         column = spec.column(name)
@@ -253,18 +252,22 @@ def _raw_rows(spec: TableSpec, arrow: str | None) -> str:
 
 
 def _prepare_source_cells(conn, specs: tuple[TableSpec, ...], rows: dict[str, str], registry: bool, quarter: str) -> None:
-    """The steps every table of the source shares, run once: `prepared_cells` (each distinct cell prepared) and
+    """The steps every table of the source shares, run once: `prepared_cells` (each column's distinct cells prepared) and
     `agency_matches` (each agency name matched against the quarter's registry, when it is there)."""
     columns = [(spec, column) for spec in specs for column in spec.columns]
     cells = " UNION ALL ".join(
         f"SELECT DISTINCT '{spec.name}' AS table_name, '{column.name}' AS column_name, {column.name} AS cell FROM {rows[spec.name]}"
         for spec, column in columns) or f"SELECT NULL AS table_name, NULL AS column_name, NULL::{CELL_TYPE} AS cell WHERE false"
-    agency = " OR ".join(f"(p.table_name = '{spec.name}' AND p.column_name = '{column.name}')"
-                         for spec, column in columns if column.agency) or "false"
+    agency = " OR ".join(f"({_prepared_of(spec, column)})" for spec, column in columns if column.agency) or "false"
     params = {"quarter": quarter}
     _run(conn, STEPS["prepared_cells"].replace("<<source_cells>>", cells), params)
     _run(conn, STEPS["agency_keys" if registry else "no_agency_keys"], params)
     _run(conn, STEPS["agency_matches"].replace("<<agency_columns>>", agency), params)
+
+
+def _prepared_of(spec: TableSpec, column) -> str:
+    """The condition on `prepared_cells p` that picks one column's cells."""
+    return f"p.table_name = '{spec.name}' AND p.column_name = '{column.name}'"
 
 
 def ensure_tables(conn, specs: tuple[TableSpec, ...], staging_columns) -> None:
