@@ -122,3 +122,29 @@ def _history_rows(warehouse: Path):
         return conn.execute("SELECT table_name, version, row_count FROM versions ORDER BY ALL").fetchall()
     finally:
         conn.close()
+
+
+def test_a_warehouse_folder_moved_elsewhere_keeps_its_versions_and_publishes_new_ones(two_versions, tmp_path):
+    """A warehouse restored from a backup, or a project folder renamed: DuckLake's catalog still names the folder its
+    data was first written to, and refused any other until the lake was attached with its data path overridden."""
+    import os
+
+    root, *_ = two_versions
+    moved = tmp_path / "restored" / "wh"
+    shutil.copytree(root / "wh", moved)
+    away = root / "wh-away"
+    (root / "wh").rename(away)  # the first folder is gone while the moved one is used
+    try:
+        env = {**os.environ, "WAREHOUSE_PATH": str(moved / "warehouse.duckdb"), "OUTPUTS_DIR": str(moved / "outputs")}
+        before = _cli(env, "history", "2020-Q2")
+        assert before.returncode == 0, before.stderr
+        assert "2020-Q2: 2 version(s) of the figures (current: v2)" in before.stdout
+        assert "57 figures, " in before.stdout  # each version's figures, read from the moved folder's Parquet files
+        figures = _cli(env, "sql", "SELECT count(*) AS figures FROM indicators WHERE quarter = '2020-Q2'")
+        assert figures.returncode == 0 and figures.stdout.split() == ["figures", "57"], figures.stderr
+        assert materialize_quarter(root / "raw", moved / "warehouse.duckdb", "2020-Q2").success
+        after = _cli(env, "history", "2020-Q2")
+        assert after.returncode == 0 and "2020-Q2: 3 version(s) of the figures (current: v3)" in after.stdout, after.stderr
+        assert "not in the versioned warehouse" not in after.stdout
+    finally:
+        away.rename(root / "wh")

@@ -56,7 +56,7 @@ class NoLakeYet(LakeError):
 
 
 def lake_dir(warehouse: str | Path) -> Path:
-    """Beside the working file, as an absolute path: the catalog records where its data lies."""
+    """Beside the working file, as an absolute path (DuckLake's data path)."""
     return Path(warehouse).resolve().parent / "lake"
 
 
@@ -155,7 +155,9 @@ def attach(conn, warehouse: str | Path, *, read_only: bool, snapshot: int | None
     if url is None and not read_only and not catalog.is_file():
         _create_catalog(catalog)
     load_extensions(conn)
-    options = [f"DATA_PATH '{lake_dir(warehouse) / 'data'}/'"]
+    # the data lies beside the working file, wherever the warehouse folder now is: the catalog keeps the path it
+    # was created with, and DuckLake refuses a different one unless told to take it (its files' paths are relative)
+    options = [f"DATA_PATH '{lake_dir(warehouse) / 'data'}/'", "OVERRIDE_DATA_PATH true"]
     if url is not None:
         options.append(f"METADATA_SCHEMA '{metadata_schema(warehouse)}'")
     if not read_only:  # inlining small inserts into the catalog reserves the column name row_id, which lineage uses
