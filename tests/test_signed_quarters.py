@@ -129,6 +129,22 @@ def test_history_shows_which_version_is_signed(signed, monkeypatch, capsys):
     assert any(line.strip().startswith("v1 ") and f"[SIGNED by {SIGNER}" in line for line in out.splitlines())
 
 
+def test_history_finds_the_signed_files_where_the_outputs_folder_now_is(signed, tmp_path):
+    """The sign-off records the folder the signed annex and draft were kept in; after the outputs were moved or
+    restored elsewhere, history names where they are now (and the recorded folder), or says they are not found."""
+    from pipeline.cli.history import signed_folder
+
+    signoff, kept = signed["signoff"], Path("signed") / "v1"
+    assert signed_folder(signoff, str(signed["outputs"]), QUARTER) == str(signed["outputs"] / QUARTER / kept)
+    moved = tmp_path / "restored" / "outputs"
+    shutil.copytree(signed["outputs"], moved)
+    recorded = tmp_path / "gone" / QUARTER / kept
+    elsewhere = {**signoff, "annex_file": str(recorded / Path(signoff["annex_file"]).name)}
+    assert signed_folder(elsewhere, str(moved), QUARTER) == f"{moved / QUARTER / kept} (recorded as {recorded})"
+    assert signed_folder(elsewhere, str(tmp_path / "empty"), QUARTER) == (
+        f"{recorded} (not found there, nor in {tmp_path / 'empty' / QUARTER / kept})")
+
+
 def test_the_outputs_name_the_version_they_were_made_from(signed):
     annex = openpyxl.load_workbook(signed["outputs"] / QUARTER / f"phu-luc-{QUARTER}.xlsx")
     for sheet in annex.worksheets:

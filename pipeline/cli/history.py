@@ -43,6 +43,19 @@ def _version_marks(version: int, published: dict | None, signoff: dict | None) -
     return "".join(f"  [{m}]" for m in marks)
 
 
+def signed_folder(signoff: dict, outputs_dir: str, quarter: str) -> str:
+    """Where the signed annex and draft are: the folder the sign-off recorded, else the same place under today's
+    outputs folder (a warehouse and its outputs moved or restored elsewhere, so the record names the old folder),
+    said so when neither holds them."""
+    recorded = Path(signoff["annex_file"])
+    if recorded.is_file():
+        return str(recorded.parent)
+    here = Path(outputs_dir) / quarter / "signed" / f"v{signoff['version']}"
+    if (here / recorded.name).is_file():
+        return f"{here} (recorded as {recorded.parent})"
+    return f"{recorded.parent} (not found there, nor in {here})"
+
+
 def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = False) -> str:
     try:
         parse_quarter(quarter)
@@ -78,7 +91,7 @@ def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = 
         if signoff:
             lines.insert(1, f"  SIGNED: {signed_words(signoff)}" + (f" ({signoff['note']})" if signoff["note"] else "")
                          + (f"; signed over {signoff['error_findings']} ERROR finding(s) (--accept-errors)"
-                            if signoff["accepted_errors"] else "") + f"; annex and draft kept in {Path(signoff['annex_file']).parent}")
+                            if signoff["accepted_errors"] else "") + f"; annex and draft kept in {signed_folder(signoff, outputs_dir, quarter)}")
         for version, *_ in shown:
             changes = figure_changes(conn, quarter, version, share)
             if changes.empty:
