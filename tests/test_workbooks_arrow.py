@@ -228,13 +228,50 @@ def test_a_sheet_broken_below_its_head_refuses_the_file_as_calamine_would(tmp_pa
     (lambda: mail_rows(40).replace("<t>Sở Y tế</t>", '<t><![CDATA[<row r="99">]]></t>', 1),
      "a row tag inside a text of the head: the cut copy breaks, calamine reads the whole file"),
     (lambda: mail_rows(40) + '<row r="70"><c r=', "XML broken below the table"),
+    (lambda: mail_rows(40) + _mail_row(60, '<c r="C60" t="e"><v>#DIV/0!</v></c>'), "an error value below the head"),
+    (lambda: mail_rows(40).replace('<c r="C3"><v>43924</v></c>', '<c r="C3" t="e"><v>#N/A</v></c>'),
+     "an error value in the head's rows"),
+    (lambda: mail_rows(40) + _mail_row(60, '<c r="C60"><f>1+1</f><v>43925</v></c>')
+     + _mail_row(61, '<c r="C61"><f>1+1</f></c>'), "formulas: a cached value, and none"),
+    (lambda: mail_rows(40) + _mail_row(60, '<c r="C60" t="str"><f>"x"</f><v>03/04/2020</v></c>'),
+     "a formula's text result in the date column"),
+    (lambda: mail_rows(40) + _mail_row(70) + _mail_row(60), "rows out of order"),
+    (lambda: mail_rows(40) + _mail_row(41), "a row number given twice"),
+    (lambda: mail_rows(40) + _mail_row(60, '<c r="C60" t="d"><v>2020-04-03T00:00:00</v></c>'), "an ISO date cell (t=d)"),
+    (lambda: mail_rows(40) + _mail_row(60, '<c r="C60" t="b"><v>1</v></c>'), "a yes/no cell in the date column"),
+    (lambda: mail_rows(40) + '<row r="60"><c r="A60" t="inlineStr"><is><t>z@x.vn</t></is></c><c r="B60" t="s">'
+     '<v>99999</v></c></row>', "a shared string that is not in the table: the file is refused"),
 ])
 def test_a_crafted_sheet_gives_the_findings_and_cells_calamine_gives(tmp_path, monkeypatch, rows, why):
     path = raw_xlsx(tmp_path / "crafted.xlsx", [sheet_xml(rows())])
     arrow, _ = _read(path, "mail", monkeypatch, arrow=True)
     by_rows, _ = _read(path, "mail", monkeypatch, arrow=False)
     _same(arrow, by_rows)
-    assert arrow.outcome == ("rejected" if "broken" in why else "loaded"), why
+    assert arrow.outcome == ("rejected" if "broken" in why or "refused" in why else "loaded"), why
+
+
+def _mail_row(row: int, date_cell: str | None = None) -> str:
+    """One more mail record at sheet row `row`, its date cell as given (else a serial number)."""
+    cells = (f'<c r="A{row}" t="inlineStr"><is><t>r{row}@travinh.gov.vn</t></is></c>'
+             f'<c r="B{row}" t="inlineStr"><is><t>Sở Y tế</t></is></c>')
+    date_cell = date_cell or f'<c r="C{row}"><v>43925</v></c>'
+    return f'<row r="{row}">{cells}{date_cell}</row>'
+
+
+def test_a_workbook_in_the_1904_date_system_gives_the_dates_calamine_gives(tmp_path, monkeypatch):
+    path = tmp_path / "m1904.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"date_1904": True})
+    sheet, day = book.add_worksheet("Cuộc họp"), book.add_format({"num_format": "dd/mm/yyyy"})
+    sheet.write_row(0, 0, ["STT", "Ngày họp", "Nội dung", "Số điểm cầu"])
+    for r in range(1, 40):
+        sheet.write_row(r, 0, [r, None, f"Họp {r}", 5])
+        sheet.write_datetime(r, 1, dt.datetime(2020, 4, 1 + r % 28), day)
+    book.close()
+    arrow, loaded = _read(path, "videoconf", monkeypatch, arrow=True)
+    by_rows, _ = _read(path, "videoconf", monkeypatch, arrow=False)
+    assert loaded == [("Cuộc họp", True)]
+    _same(arrow, by_rows)
+    assert arrow.tables["meetings"].to_pylist()[0]["meeting_date"] == {"text": "2020-04-02", "type": "d"}
 
 
 def test_the_head_and_the_loaded_rows_must_line_up_or_calamine_reads_the_sheet():
