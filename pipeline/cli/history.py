@@ -91,7 +91,8 @@ def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = 
         if signoff:
             lines.insert(1, f"  SIGNED: {signed_words(signoff)}" + (f" ({signoff['note']})" if signoff["note"] else "")
                          + (f"; signed over {signoff['error_findings']} ERROR finding(s) (--accept-errors)"
-                            if signoff["accepted_errors"] else "") + f"; annex and draft kept in {signed_folder(signoff, outputs_dir, quarter)}")
+                            if signoff["accepted_errors"] else "")
+                         + f"; annex and draft kept in {signed_folder(signoff, outputs_dir, quarter)}")
         for version, *_ in shown:
             changes = figure_changes(conn, quarter, version, share)
             if changes.empty:
