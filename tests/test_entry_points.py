@@ -46,7 +46,7 @@ def _one_clear_line(done, fragment, code=2):
     assert done.returncode == code, (done.returncode, done.stdout[-1000:], done.stderr[-2000:])
     assert "Traceback" not in done.stderr + done.stdout
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], done.stderr
+    assert len(lines) == 1 and lines[0].startswith("lỗi: ") and fragment in lines[0], done.stderr
 
 
 @pytest.fixture()
@@ -68,7 +68,7 @@ def _not_duckdb(tmp_path) -> str:
     (["run", "2099-Q1"], "2099-Q1 is not a quarter the pipeline can run"),
     (["run", "2019-Q3"], "does not exist (quarter folders under"),
     (["history", "2020-Q5"], "not a quarter key"),
-    (["check", "no/such/file.xlsx"], "no/such/file.xlsx: no such file or folder"),
+    (["check", "no/such/file.xlsx"], "no/such/file.xlsx: không có tệp hay thư mục nào như vậy"),
 ])
 def test_a_bad_argument_is_one_clear_line(env, monkeypatch, capsys, args, fragment):
     _one_clear_line(_in_process(env, monkeypatch, capsys, *args), fragment)
@@ -108,8 +108,8 @@ def test_an_unexpected_error_is_one_line_naming_the_file_with_its_details(env, m
 
     monkeypatch.setattr(pipeline.cli.history, "history", lambda *a: 1 / 0)
     done = _in_process(env, monkeypatch, capsys, "history", "2020-Q2")
-    _one_clear_line(done, "unexpected failure of `history`: ZeroDivisionError: division by zero (details in ", code=1)
-    report = Path(done.stderr.split("(details in ")[1].rstrip(")\n"))
+    _one_clear_line(done, "lệnh `history` dừng vì một lỗi không lường trước: ZeroDivisionError: division by zero (chi tiết trong ", code=1)
+    report = Path(done.stderr.split("(chi tiết trong ")[1].rstrip(")\n"))
     assert "ZeroDivisionError" in report.read_text() and "Traceback" in report.read_text()
 
 
@@ -117,7 +117,7 @@ def test_make_run_refuses_a_quarter_that_does_not_exist(env):
     done = subprocess.run(["make", "--no-print-directory", "run", "QUARTER=2020-Q5"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode != 0 and "Traceback" not in done.stderr + done.stdout
-    assert "error: not a quarter key (YYYY-Qn, e.g. 2020-Q2): '2020-Q5'" in done.stderr.splitlines()[0]
+    assert "lỗi: not a quarter key (YYYY-Qn, e.g. 2020-Q2): '2020-Q5'" in done.stderr.splitlines()[0]
 
 
 @pytest.mark.parametrize("setting, fragment", [
@@ -141,20 +141,22 @@ def test_check_tells_format_sheets_tables_rows_and_findings_per_file(env, small_
     done = _pipeline(env, "check", str(small_raw / "2020-Q2" / "mail"), str(small_raw / "2020-Q2" / "ioffice"))
     assert done.returncode == 1, done.stderr  # `thieu cot.xlsx` lacks a required column
     out = done.stdout
-    assert "mail/mail.xlsx\n  format: xlsx;" in out and "sheets: 'HT'" in out
-    assert "sheet 'HT': table mailboxes (Danh sách hộp thư công vụ), 4 rows read\n  => would load" in out
+    assert "mail/mail.xlsx\n  định dạng: xlsx;" in out and "trang tính: “HT”" in out
+    assert "trang tính “HT”: bảng mailboxes (Danh sách hộp thư công vụ), đọc được 4 dòng\n  => sẽ được nạp\n" in out
     assert "dòng tiêu đề giống bảng “Danh sách hộp thư công vụ” nhưng thiếu cột bắt buộc “Ngày tạo”" in out
-    assert "mail/hong.xlsx\n  format: xlsx; 23 bytes" in out and "tệp xlsx bị hỏng" in out
-    assert "sheet 'Hướng dẫn': no table of the spec (ignored)" in out
-    assert "WARNING outside_quarter sheet VB row 3" in out  # dated 30/03/2020, under 2020-Q2
-    assert "ERROR   invalid_row sheet VB row 6: bảng “Sổ văn bản”: cột “Ngày văn bản”: “31/02/2020” không phải là ngày" in out
-    assert out.rstrip().endswith("4 file(s) checked, 3 with something refused")
+    assert "mail/hong.xlsx\n  định dạng: xlsx; 23 byte" in out and "tệp xlsx bị hỏng" in out
+    assert "trang tính “Hướng dẫn”: không chứa bảng nào của đặc tả (bỏ qua)" in out
+    assert "CẢNH BÁO  outside_quarter trang tính “VB” dòng 3" in out  # dated 30/03/2020, under 2020-Q2
+    assert ("LỖI       invalid_row trang tính “VB” dòng 6: bảng “Sổ văn bản”: cột “Ngày văn bản”: “31/02/2020” không phải là "
+            "ngày") in out
+    assert "=> sẽ được nạp, nhưng có dòng hoặc trang tính bị TỪ CHỐI" in out
+    assert out.rstrip().endswith("đã kiểm tra 4 tệp, 3 tệp có phần bị từ chối")
 
 
 def test_check_of_good_files_exits_zero(env, small_raw):
     done = _pipeline(env, "check", str(small_raw / "2020-Q1"))
     assert done.returncode == 0, done.stdout
-    assert "3 file(s) checked, 0 with something refused" in done.stdout
+    assert "đã kiểm tra 3 tệp, 0 tệp có phần bị từ chối" in done.stdout
 
 
 def test_check_survives_every_hostile_file_and_names_its_reason(env, tmp_path):
@@ -165,7 +167,7 @@ def test_check_survives_every_hostile_file_and_names_its_reason(env, tmp_path):
     assert len(blocks) == len(paths)
     for path, block in zip(paths, blocks):
         assert path.name in block.splitlines()[0]
-        assert "=> would be REFUSED" in block or "=> would be ignored" in block, block
+        assert "=> sẽ bị TỪ CHỐI" in block or "=> sẽ bị bỏ qua" in block, block
     assert "việc đọc cần nhiều bộ nhớ hơn giới hạn" in done.stdout
 
 

@@ -196,7 +196,7 @@ def test_the_check_command_shows_the_legacy_finding(tmp_path, capsys):
     path = _mail_file(tmp_path, "xlsx", [encode(h, TCVN3) for h in MAIL_HEADERS], [["a@x.vn", encode("Sở Y tế", TCVN3), "01/01/2019"]])
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "INFO    legacy_encoding: 4 ô chữ gõ bằng bảng mã cũ TCVN3 (ABC)" in out and "=> would load" in out
+    assert "THÔNG TIN legacy_encoding: 4 ô chữ gõ bằng bảng mã cũ TCVN3 (ABC)" in out and "=> sẽ được nạp" in out
 
 
 def test_a_rich_text_run_in_a_legacy_font_marks_its_xlsx_cell(tmp_path):

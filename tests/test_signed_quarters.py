@@ -345,7 +345,7 @@ def test_sql_reads_any_version_as_csv_and_refuses_to_write(amended, monkeypatch,
     assert (code, out.splitlines()) == (0, ["value", "0.0"])
     for query in ("DELETE FROM indicators", "COPY (SELECT 1) TO 'x.csv'", "ATTACH 'x.duckdb'", "SELECT 1; DROP TABLE findings"):
         code, out, err = cli(monkeypatch, capsys, env, "sql", query)
-        assert code == 2 and err.startswith("error: refused") and len(err.strip().splitlines()) == 1, query
+        assert code == 2 and err.startswith("lỗi: refused") and len(err.strip().splitlines()) == 1, query
     code, _, err = cli(monkeypatch, capsys, env, "sql", "--version", "1", "SELECT 1")
     assert code == 2 and "--quarter" in err
     shell = subprocess.run([sys.executable, "-m", "pipeline", "sql"], cwd=ROOT, env=env, capture_output=True, text=True,

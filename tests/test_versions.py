@@ -91,7 +91,7 @@ def test_history_lists_the_versions_and_what_changed(two_versions):
     assert latest.splitlines()[0].startswith("  v2 ") and "mail.mailboxes" in latest
     refused = _cli(env, "history", "2020-Q3")
     assert refused.returncode == 2 and refused.stderr.strip() == (
-        f"error: no version of 2020-Q3 in {warehouse}: the quarter was never materialized")
+        f"lỗi: no version of 2020-Q3 in {warehouse}: the quarter was never materialized")
 
 
 @pytest.mark.parametrize("damage", ["raw_dir_missing", "quarter_missing", "quarter_empty"])

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from assets.ingest.stage_in_sql import staged_file
 from pipeline.lib.isolation import ReaderLimits, ReadJob, read_isolated
+from pipeline.lib.messages import say, severity
 from pipeline.lib.reader import FileResult, is_ignored_name
 from pipeline.lib.tablespecs import SOURCES, TABLES, TABLES_BY_NAME
+from pipeline.lib.wording import number
 
 _QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
 
@@ -37,7 +39,7 @@ def files_of(paths: list[str]) -> list[Path]:
         elif path.is_dir():
             found += sorted(p for p in path.rglob("*") if p.is_file())
         else:
-            raise CheckError(f"{given}: no such file or folder")
+            raise CheckError(say("check.no_such_path", path=given))
     return found
 
 
@@ -51,11 +53,12 @@ def _source_and_quarter(path: Path) -> tuple[str | None, str | None]:
 def describe(path: Path, result: FileResult, quarter: str | None) -> tuple[list[str], bool]:
     """Lines for one file, and whether it has an error finding."""
     lines = [f"{path}"]
+    size, sha256 = number(result.size), result.sha256[:12]
     if result.outcome == "rejected" and not result.sheets:
-        lines.append(f"  format: {result.format or 'not a spreadsheet'}; {result.size:,} bytes; sha256 {result.sha256[:12]}")
+        lines.append(say("check.file_format", format=result.format or say("check.not_a_spreadsheet"), size=size, sha256=sha256))
     else:
-        lines.append(f"  format: {result.format}; {result.size:,} bytes; sha256 {result.sha256[:12]}; "
-                     f"sheets: {', '.join(repr(s) for s in result.sheets) or 'none'}")
+        sheets = ", ".join(f"“{s}”" for s in result.sheets) or say("check.no_sheet")
+        lines.append(say("check.file_format_and_sheets", format=result.format, size=size, sha256=sha256, sheets=sheets))
     matched = {sheet: table for table, sheets in result.loaded_sheets.items() for sheet in sheets}
     staged = staged_file(result, quarter)
     for sheet in result.sheets:
@@ -63,27 +66,29 @@ def describe(path: Path, result: FileResult, quarter: str | None) -> tuple[list[
             table = TABLES_BY_NAME[matched[sheet]]
             frame = staged.tables[table.name]
             rows = int((frame["_sheet"] == sheet).sum())
-            lines.append(f"  sheet {sheet!r}: table {table.name} ({table.title}), {rows:,} rows read")
+            lines.append(say("check.sheet_read", sheet=sheet, table=table.name, title=table.title, rows=number(rows)))
         else:
             lack = [f for f in result.findings if f.sheet == sheet and f.check_id == "missing_labels"]
-            lines.append(f"  sheet {sheet!r}: " + (lack[0].message if lack else "no table of the spec (ignored)"))
+            lines.append(say("check.sheet_lacking", sheet=sheet, reason=lack[0].message) if lack
+                         else say("check.sheet_ignored", sheet=sheet))
     findings = staged.findings
     for finding in findings:
-        where = "".join(f" {k} {v}" for k, v in (("sheet", finding.sheet), ("row", finding.row)) if v)
-        lines.append(f"  {finding.severity.upper():7} {finding.check_id}{where}: {finding.message}")
+        place = (say("check.finding_sheet", sheet=finding.sheet) if finding.sheet else "") + (
+            say("check.finding_row", row=finding.row) if finding.row else "")
+        lines.append(say("check.finding", severity=severity(finding.severity), check_id=finding.check_id, place=place,
+                         message=finding.message))
     errors = any(f.severity == "error" for f in findings)
-    verdict = {"loaded": "would load", "ignored": "would be ignored (no table of the spec)",
-               "rejected": "would be REFUSED"}[result.outcome]
-    if result.outcome == "loaded" and errors:
-        verdict += ", with rows or sheets REFUSED"
-    lines.append(f"  => {verdict}")
+    if result.outcome == "loaded":
+        lines.append(say("check.would_load_with_refusals") if errors else say("check.would_load"))
+    else:
+        lines.append(say("check.would_be_ignored") if result.outcome == "ignored" else say("check.would_be_refused"))
     return lines, errors or result.outcome == "rejected"
 
 
 def check(paths: list[str], out=print) -> int:
     files = files_of(paths)
     if not files:
-        raise CheckError(f"no file under {', '.join(paths)}")
+        raise CheckError(say("check.no_file_under", paths=", ".join(paths)))
     jobs, quarters = [], {}
     for path in files:
         if not is_ignored_name(path.name):
@@ -93,10 +98,10 @@ def check(paths: list[str], out=print) -> int:
     refused = 0
     for path in files:
         if path not in results:
-            out(f"{path}\n  => ignored: an Excel lock file or a hidden file, never read")
+            out(say("check.never_read", path=path))
             continue
         lines, bad = describe(path, results[path], quarters[path])
         refused += bad
         out("\n".join(lines))
-    out(f"{len(files)} file(s) checked, {refused} with something refused")
+    out(say("check.total", files=number(len(files)), refused=number(refused)))
     return 1 if refused else 0

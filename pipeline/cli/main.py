@@ -351,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.cli.upgrade import UpgradeError
     from pipeline.lib.isolation import LimitsError
     from pipeline.lib.lake import LakeError
+    from pipeline.lib.messages import say
     from pipeline.lib.provinces import ProvinceError
 
     args = parser().parse_args(argv)
@@ -358,10 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except (UserError, CheckError, ExplainError, HistoryError, LimitsError, PreflightError, LakeError, SignError,
             SqlError, UpgradeError, ProvinceError, ServeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(say("cli.error", reason=exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(say("cli.interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:  # the output was piped into `head`: not a failure
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -369,8 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         report = Path(tempfile.gettempdir()) / f"pipeline-error-{dt.datetime.now():%Y%m%d-%H%M%S}.txt"
         report.write_text(traceback.format_exc(), encoding="utf-8")
-        print(f"error: unexpected failure of `{args.command}`: {type(exc).__name__}: {exc} (details in {report})",
-              file=sys.stderr)
+        print(say("cli.unexpected", command=args.command, kind=type(exc).__name__, detail=exc, report=report), file=sys.stderr)
         return 1
 
 
