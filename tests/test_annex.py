@@ -1,5 +1,7 @@
 """The annex (Phụ lục), opened with openpyxl as a reader would: every cell that shows a figure is pinned."""
 
+from collections import Counter
+
 import openpyxl
 import pytest
 
@@ -79,6 +81,9 @@ def test_header_block_title_and_print_setup(annex):
 def test_findings_and_sources_sheets_trace_every_figure(annex, db):
     findings = [r for r in annex["Phát hiện đối soát"].iter_rows(min_row=9, values_only=True) if r[0]]
     assert len(findings) == db.execute("SELECT count(*) FROM findings WHERE quarter = '2020-Q2'").fetchone()[0]
+    words = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}  # the severity column, as it prints
+    severities = db.execute("SELECT severity, count(*) FROM findings WHERE quarter = '2020-Q2' GROUP BY 1").fetchall()
+    assert Counter(r[1] for r in findings) == {words[severity]: count for severity, count in severities}
     mismatch = next(r for r in findings if r[2] == "summary_mismatch")
     assert mismatch[5] == "dvc/Bao cao tong hop.xlsx" and mismatch[8].startswith("F")  # the place, in hidden columns
     assert mismatch[4].startswith(f"Tệp dvc/Bao cao tong hop.xlsx, trang tính “{mismatch[6]}”, dòng {mismatch[7]}, ô {mismatch[8]}: ")

@@ -9,19 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.lib.messages import catalog, say, severity
+from pipeline.lib.messages import catalog, say, severity, severity_word
 
-CODE = Path(__file__).resolve().parents[1] / "pipeline"
+ROOT = Path(__file__).resolve().parents[1]
+CODE = [ROOT / "pipeline", ROOT / "assets"]
 
 
 def _calls() -> list[tuple[str, str, set[str] | None]]:
     """Each `say(…)` of the code: (where, its key or the constant start of a key built at run time, the names it
     fills in; None for a computed key)."""
     found = []
-    for path in sorted(CODE.rglob("*.py")):
+    for path in sorted(p for folder in CODE for p in folder.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "say":
-                where, key = f"{path.relative_to(CODE)}:{node.lineno}", node.args[0]
+                where, key = f"{path.relative_to(ROOT)}:{node.lineno}", node.args[0]
                 names = {k.arg for k in node.keywords}
                 if isinstance(key, ast.Constant):
                     found.append((where, key.value, names))
@@ -57,5 +58,6 @@ def test_every_entry_of_the_catalog_is_said_by_the_code():
 def test_a_message_reads_as_the_catalog_words_it():
     assert say("check.total", files="4", refused="3") == "đã kiểm tra 4 tệp, 3 tệp có phần bị từ chối"
     assert [severity(level) for level in ("error", "warning", "info")] == ["LỖI      ", "CẢNH BÁO ", "THÔNG TIN"]
+    assert [severity_word(level) for level in ("error", "warning", "info", "other")] == ["Lỗi", "Cảnh báo", "Thông tin", "other"]
     with pytest.raises(KeyError):
         say("check.no_such_key")

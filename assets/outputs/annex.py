@@ -18,6 +18,7 @@ from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
 from assets.outputs.print_layout import MAX_ROW_PT, height_pt
 from assets.outputs.published import OUTPUT_ASSET, output_result, write_output
 from assets.outputs.published import edition as current_edition
+from pipeline.lib.messages import severity_word
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.lib.versions import ANNEX_NAME, publish_file
@@ -366,9 +367,8 @@ def _findings_sheet(w: AnnexWriter, conn, quarter: str) -> int:
     headers = [("STT", 6), ("Mức độ", 10), ("Mã kiểm tra", 23), ("Nguồn", 12), ("Nội dung (nơi phát hiện, việc đã làm)", 88)]
     hidden = [("Tệp", 30), ("Trang tính", 14), ("Dòng", 8), ("Ô", 7)]
     ws, r = w.sheet("Phát hiện đối soát", "CÁC VẤN ĐỀ PHÁT HIỆN KHI ĐỐI SOÁT SỐ LIỆU", headers, hidden)
-    labels = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
     for n, (severity, check_id, source, message, file, sheet, row, cell) in enumerate(rows, start=1):
-        for c, value in enumerate([str(n), labels.get(severity, severity), check_id, source, message]):
+        for c, value in enumerate([str(n), severity_word(severity), check_id, source, message]):
             w.cell(ws, r, c, value, **({"align": "center"} if c in (0, 1) else {}))
         for c, value in enumerate([file, sheet, row, cell], start=len(headers)):
             w.hidden_cell(ws, r, c, value)

@@ -34,7 +34,16 @@ def say(key: str, **values) -> str:
     return catalog()[key].format(**values)
 
 
+SEVERITIES = ("error", "warning", "info")
+
+
+def severity_word(level: str) -> str:
+    """A finding's severity (`error`, `warning`, `info`) in words, as the annex writes it (`Cảnh báo`); an unknown
+    one as it is."""
+    return say(f"severity.{level}") if level in SEVERITIES else level
+
+
 def severity(level: str) -> str:
-    """A finding's severity (`error`, `warning`, `info`) as the command line shows it, padded to line up."""
-    width = max(len(say(f"severity.{name}")) for name in ("error", "warning", "info"))
-    return say(f"severity.{level}").ljust(width)
+    """A finding's severity as the command line shows it: in capitals, padded to line up (`CẢNH BÁO `)."""
+    width = max(len(severity_word(name)) for name in SEVERITIES)
+    return severity_word(level).upper().ljust(width)
