@@ -61,13 +61,16 @@ def _not_duckdb(tmp_path) -> str:
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["explain", "2020-Q9", "ca.active"], "not a quarter key (YYYY-Qn, e.g. 2020-Q2): '2020-Q9'"),
-    (["run", "2020-Q5"], "not a quarter key"),
-    (["backfill", "2020-Q5", "2020-Q6"], "not a quarter key"),
-    (["backfill", "2020-Q2", "2020-Q1"], "2020-Q2 comes after 2020-Q1"),
-    (["run", "2099-Q1"], "2099-Q1 is not a quarter the pipeline can run"),
-    (["run", "2019-Q3"], "does not exist (quarter folders under"),
-    (["history", "2020-Q5"], "not a quarter key"),
+    (["explain", "2020-Q9", "ca.active"], "không phải mã quý (dạng YYYY-Qn, ví dụ 2020-Q2): “2020-Q9”"),
+    (["run", "2020-Q5"], "không phải mã quý"),
+    (["backfill", "2020-Q5", "2020-Q6"], "không phải mã quý"),
+    (["backfill", "2020-Q2", "2020-Q1"], "2020-Q2 ở sau 2020-Q1: hãy ghi quý sớm hơn trước"),
+    (["run", "2099-Q1"], "2099-Q1 không phải quý mà pipeline chạy được"),
+    (["run", "2020-Q2", "--amend", " "], "cần ghi lý do sau --amend"),
+    (["run", "--amend", "sửa số liệu"], "--amend cần ghi QUÝ được sửa đổi"),
+    (["sample", "--only", "ioffice"], "--only “ioffice”: cần có --variant"),
+    (["run", "2019-Q3"], "2019-Q3 không tồn tại (các thư mục quý trong "),
+    (["history", "2020-Q5"], "không phải mã quý"),
     (["check", "no/such/file.xlsx"], "no/such/file.xlsx: không có tệp hay thư mục nào như vậy"),
 ])
 def test_a_bad_argument_is_one_clear_line(env, monkeypatch, capsys, args, fragment):
@@ -75,32 +78,32 @@ def test_a_bad_argument_is_one_clear_line(env, monkeypatch, capsys, args, fragme
 
 
 def test_a_bad_argument_is_one_clear_line_from_the_real_command(env):
-    _one_clear_line(_pipeline(env, "explain", "2020-Q9", "ca.active"), "not a quarter key")
+    _one_clear_line(_pipeline(env, "explain", "2020-Q9", "ca.active"), "không phải mã quý")
 
 
 @pytest.mark.parametrize("setting, value, fragment", [
-    ("RAW_DIR", "/no/such/raw", "the landing zone /no/such/raw (RAW_DIR) does not exist or is not mounted"),
-    ("WAREHOUSE_PATH", UNWRITABLE, "the warehouse folder /proc/pipeline-test (WAREHOUSE_PATH=" + UNWRITABLE + ") cannot be written"),
-    ("WAREHOUSE_PATH", "not-duckdb", "is not a DuckDB database"),
-    ("READER_MEMORY_LIMIT", "lots", "READER_MEMORY_LIMIT='lots' is not a size"),
-    ("FIGURE_CHANGE_ALERT", "half", "FIGURE_CHANGE_ALERT='half' is not a positive share"),
-    ("DUCKDB_MEMORY_LIMIT", "plenty", "DUCKDB_MEMORY_LIMIT='plenty' is not a memory size"),
-    ("ORGANIZATION_PROFILE", "/no/such/profile.toml", "cannot read the organization profile /no/such/profile.toml"),
+    ("RAW_DIR", "/no/such/raw", "vùng tiếp nhận /no/such/raw (RAW_DIR) không tồn tại hoặc chưa được gắn (mount)"),
+    ("WAREHOUSE_PATH", UNWRITABLE, "không ghi được vào thư mục kho dữ liệu /proc/pipeline-test (WAREHOUSE_PATH=" + UNWRITABLE + ")"),
+    ("WAREHOUSE_PATH", "not-duckdb", "không phải cơ sở dữ liệu DuckDB"),
+    ("READER_MEMORY_LIMIT", "lots", "READER_MEMORY_LIMIT=“lots” không phải một dung lượng"),
+    ("FIGURE_CHANGE_ALERT", "half", "FIGURE_CHANGE_ALERT=“half” không phải một tỷ lệ dương"),
+    ("DUCKDB_MEMORY_LIMIT", "plenty", "DUCKDB_MEMORY_LIMIT=“plenty” không phải một dung lượng bộ nhớ"),
+    ("ORGANIZATION_PROFILE", "/no/such/profile.toml", "không đọc được hồ sơ cơ quan /no/such/profile.toml"),
 ])
 def test_run_refuses_a_bad_setting_in_one_line_before_dagster_starts(env, tmp_path, monkeypatch, capsys, setting,
                                                                     value, fragment):
     env[setting] = _not_duckdb(tmp_path) if value == "not-duckdb" else value
     done = _in_process(env, monkeypatch, capsys, "run", "2020-Q2")
     _one_clear_line(done, fragment)
-    assert "materializing" not in done.stdout
+    assert "đang chạy" not in done.stdout
 
 
 def test_explain_and_history_name_a_warehouse_that_is_not_duckdb_or_missing(env, tmp_path, monkeypatch, capsys):
-    _one_clear_line(_in_process(env, monkeypatch, capsys, "explain", "2020-Q2", "ca.active"), "no warehouse at")
-    _one_clear_line(_in_process(env, monkeypatch, capsys, "history", "2020-Q2"), "no warehouse at")
+    _one_clear_line(_in_process(env, monkeypatch, capsys, "explain", "2020-Q2", "ca.active"), "không có kho dữ liệu tại ")
+    _one_clear_line(_in_process(env, monkeypatch, capsys, "history", "2020-Q2"), "không có kho dữ liệu tại ")
     env["WAREHOUSE_PATH"] = _not_duckdb(tmp_path)
-    _one_clear_line(_in_process(env, monkeypatch, capsys, "explain", "2020-Q2", "ca.active"), "is not a DuckDB database")
-    _one_clear_line(_in_process(env, monkeypatch, capsys, "history", "2020-Q2"), "is not a DuckDB database")
+    _one_clear_line(_in_process(env, monkeypatch, capsys, "explain", "2020-Q2", "ca.active"), "không phải cơ sở dữ liệu DuckDB")
+    _one_clear_line(_in_process(env, monkeypatch, capsys, "history", "2020-Q2"), "không phải cơ sở dữ liệu DuckDB")
 
 
 def test_an_unexpected_error_is_one_line_naming_the_file_with_its_details(env, monkeypatch, capsys):
@@ -117,12 +120,12 @@ def test_make_run_refuses_a_quarter_that_does_not_exist(env):
     done = subprocess.run(["make", "--no-print-directory", "run", "QUARTER=2020-Q5"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode != 0 and "Traceback" not in done.stderr + done.stdout
-    assert "lỗi: not a quarter key (YYYY-Qn, e.g. 2020-Q2): '2020-Q5'" in done.stderr.splitlines()[0]
+    assert "lỗi: không phải mã quý (dạng YYYY-Qn, ví dụ 2020-Q2): “2020-Q5”" in done.stderr.splitlines()[0]
 
 
 @pytest.mark.parametrize("setting, fragment", [
-    ("RAW_DIR", "(RAW_DIR) does not exist or is not mounted; nothing was read or written"),
-    ("WAREHOUSE_PATH", "is not a DuckDB database"),
+    ("RAW_DIR", "(RAW_DIR) không tồn tại hoặc chưa được gắn (mount); không đọc hay ghi gì cả"),
+    ("WAREHOUSE_PATH", "không phải cơ sở dữ liệu DuckDB"),
 ])
 def test_the_assets_fail_with_a_plain_reason_when_dagster_launches_them(env, tmp_path, setting, fragment):
     env[setting] = "/no/such/raw" if setting == "RAW_DIR" else _not_duckdb(tmp_path)
@@ -178,8 +181,9 @@ def test_run_materializes_each_new_quarter_oldest_first_and_summarizes_it(env, s
     first = _pipeline(env, "run", timeout=900)
     assert first.returncode == 0, first.stderr[-3000:]
     out = first.stdout
-    assert " - DEBUG - " not in out and out.index("[1/2] materializing 2020-Q1") < out.index("[2/2] materializing 2020-Q2")
-    q2 = out[out.index("2020-Q2: done in "):]
+    assert " - DEBUG - " not in out and out.index("[1/2] đang chạy 2020-Q1 …") < out.index("[2/2] đang chạy 2020-Q2 …")
+    assert "[2/2] 2020-Q2: xong" in out
+    q2 = out[out.index("2020-Q2: xong trong "):]
     import duckdb
 
     conn = duckdb.connect(env["WAREHOUSE_PATH"], read_only=True)
@@ -188,25 +192,26 @@ def test_run_materializes_each_new_quarter_oldest_first_and_summarizes_it(env, s
     most = conn.execute("SELECT check_id FROM findings WHERE quarter = '2020-Q2' ORDER BY CASE severity WHEN 'error' "
                         "THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, source, file, sheet, row LIMIT 3").fetchall()
     conn.close()
-    assert f"  figures: 57 computed, {nulls} NULL (ioffice." in q2
-    assert f"  findings: {counts['error']} error, {counts['warning']} warning, {counts.get('info', 0)} info" in q2
-    shown = [line.split()[1].rstrip(":") for line in q2.splitlines() if line.startswith("    ")][:3]
-    assert shown == [c for (c,) in most] and q2.splitlines()[3].split()[0] == "error"
-    assert "annex:   " in q2 and "phu-luc-2020-Q2.xlsx" in q2
-    report = Path(q2.split("report:  ")[1].split(" (draft")[0])
+    assert f"  số liệu: 57 đã tính, {nulls} để trống (NULL) (ioffice." in q2
+    assert (f"  phát hiện: {counts['error']} lỗi, {counts['warning']} cảnh báo, {counts.get('info', 0)} thông tin"
+            in q2)
+    shown = [line.split(":")[0].split()[-1] for line in q2.splitlines() if line.startswith("    ")][:3]
+    assert shown == [c for (c,) in most] and q2.splitlines()[3].split()[0] == "LỖI"
+    assert "  phụ lục:  " in q2 and "phu-luc-2020-Q2.xlsx" in q2
+    report = Path(q2.split("báo cáo:  ")[1].split(" (bản dự thảo")[0])
     assert report.name == "bao-cao-2020-Q2.docx" and report.is_file()
-    log = Path(q2.split("Dagster log: ")[1].splitlines()[0])
+    log = Path(q2.split("nhật ký Dagster: ")[1].splitlines()[0])
     assert log.is_file() and " - DEBUG - " in log.read_text()
     again = _pipeline(env, "run", timeout=900)  # 2020-Q1 has figures now: only the latest runs again
-    assert again.returncode == 0 and "[1/1] materializing 2020-Q2" in again.stdout and "2020-Q1" not in again.stdout
-    assert "  v2: no figure changed from the version before" in again.stdout
+    assert again.returncode == 0 and "[1/1] đang chạy 2020-Q2 …" in again.stdout and "2020-Q1" not in again.stdout
+    assert "  v2: không số liệu nào thay đổi so với phiên bản trước" in again.stdout
 
 
 def test_a_warehouse_path_that_is_a_folder_is_refused_before_dagster_starts(env, tmp_path):
     env["WAREHOUSE_PATH"] = str(tmp_path / "wh" / "w.duckdb")
     Path(env["WAREHOUSE_PATH"]).mkdir(parents=True)
     done = _pipeline(env, "run", "2020-Q1", timeout=600)
-    _one_clear_line(done, "is a folder, not a database file")
+    _one_clear_line(done, "là một thư mục, không phải tệp cơ sở dữ liệu")
 
 
 def test_a_failed_run_shows_its_errors_in_full_without_the_debug_lines(tmp_path):

@@ -19,7 +19,7 @@ def test_explain_a_count_down_to_the_source_rows(monkeypatch, capsys, warehouse,
     target = tmp_path / "rows.xlsx"
     code, out, _ = _run(monkeypatch, capsys, warehouse, sample_raw, "2020-Q2", "mail.created", "--rows", str(target))
     assert code == 0
-    assert "value:      47" in out and "[unchanged; archived: " in out and "mail/Danh sach hop thu 03072020.xlsx: 47 rows" in out
+    assert "giá trị:    47" in out and "[không đổi; bản lưu: " in out and "mail/Danh sach hop thu 03072020.xlsx: 47 dòng" in out
     sheet = openpyxl.load_workbook(target).active
     header = [c.value for c in sheet[1]]
     records = [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=2)]
@@ -39,11 +39,11 @@ def test_explain_writes_csv_too(monkeypatch, capsys, warehouse, sample_raw, tmp_
 def test_explain_a_rate_names_its_parts(monkeypatch, capsys, warehouse, sample_raw):
     code, out, _ = _run(monkeypatch, capsys, warehouse, sample_raw, "2020-Q2", "dvc.dossiers.level4.online_rate")
     assert code == 0
-    assert "numerator   dvc.dossiers.level4.online = 2,434" in out and "denominator dvc.dossiers.level4 = 11,357" in out
+    assert "tử số   dvc.dossiers.level4.online = 2.434" in out and "mẫu số  dvc.dossiers.level4 = 11.357" in out
 
 
 def test_unknown_indicator_or_quarter_lists_what_exists(monkeypatch, capsys, warehouse, sample_raw):
     code, _, err = _run(monkeypatch, capsys, warehouse, sample_raw, "2020-Q2", "ca.nope")
-    assert code == 2 and "no indicator 'ca.nope'" in err and "ca.active.sim_pki" in err
+    assert code == 2 and "không có chỉ tiêu “ca.nope” trong 2020-Q2" in err and "ca.active.sim_pki" in err
     code, _, err = _run(monkeypatch, capsys, warehouse, sample_raw, "2031-Q1", "ca.active")
     assert code == 2 and "2020-Q1, 2020-Q2" in err

@@ -73,13 +73,13 @@ def test_results_come_back_in_the_order_of_the_jobs_whatever_finishes_first(samp
 
 
 @pytest.mark.parametrize("variable, value, message", [
-    ("READER_MEMORY_LIMIT", "lots", "is not a size"),
-    ("READER_MEMORY_LIMIT", "10MB", "below 64MB"),
-    ("READER_TIMEOUT_SECONDS", "-1", "positive number of seconds"),
-    ("READER_PROCESSES", "two", "positive whole number"),
+    ("READER_MEMORY_LIMIT", "lots", "không phải một dung lượng"),
+    ("READER_MEMORY_LIMIT", "10MB", "nhỏ hơn 64MB"),
+    ("READER_TIMEOUT_SECONDS", "-1", "không phải một số giây dương"),
+    ("READER_PROCESSES", "two", "không phải một số nguyên dương"),
 ])
 def test_a_bad_reader_limit_in_the_environment_is_one_clear_error(variable, value, message):
-    with pytest.raises(LimitsError, match=f"{variable}='{value}' .*{message}"):
+    with pytest.raises(LimitsError, match=f"{variable}=“{value}” .*{message}"):
         ReaderLimits.from_env({variable: value})
 
 

@@ -281,16 +281,16 @@ def test_the_commands_take_the_province(production, backfill):
     explained = pipeline_command(["explain", "2020-Q2", "mail.mailboxes", "--province", "ben-tre", "--version", "1"], env)
     assert explained.returncode == 0, explained.stderr
     assert "rows per file" in explained.stdout  # its files are found, unchanged, in Bến Tre's own landing zone:
-    assert "not found in RAW_DIR" not in explained.stdout and "CHANGED since" not in explained.stdout
+    assert "không còn trong RAW_DIR" not in explained.stdout and "ĐÃ THAY ĐỔI" not in explained.stdout
     history = pipeline_command(["history", "2020-Q2", "--province", "ben-tre"], env)
-    assert history.returncode == 0 and "not in the versioned warehouse" not in history.stdout, history.stdout + history.stderr
+    assert history.returncode == 0 and "không có trong kho dữ liệu có phiên bản" not in history.stdout, history.stdout + history.stderr
     assert "outputs/ben-tre/2020-Q2/phu-luc-2020-Q2.xlsx" in history.stdout
     signed = pipeline_command(["sign", "2020-Q2", "--province", "ben-tre", "--by", "Nguyễn Văn A", "--accept-errors"], env)
     assert signed.returncode == 0, signed.stderr
     refused = pipeline_command(["run", "2020-Q2", "--province", "ben-tre"], env)
-    assert refused.returncode == 2 and "signed" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert refused.returncode == 2 and "đã được ký" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     unsigned = pipeline_command(["history", "2020-Q2"], env)  # Trà Vinh's 2020-Q2 is not signed
-    assert unsigned.returncode == 0 and "signed" not in unsigned.stdout.lower(), unsigned.stdout
+    assert unsigned.returncode == 0 and "ký" not in unsigned.stdout.lower(), unsigned.stdout
 
 
 # --- the login -----------------------------------------------------------------------------------------------
@@ -359,5 +359,5 @@ def test_a_wrong_postgresql_password_is_one_line_naming_the_setting(production):
         done = pipeline_command(args, {**production["env"], "PIPELINE_POSTGRES_URL": wrong})
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
-        assert "PostgreSQL refused the user or password in PIPELINE_POSTGRES_URL" in done.stderr
+        assert "PostgreSQL từ chối người dùng hoặc mật khẩu trong PIPELINE_POSTGRES_URL" in done.stderr
         assert "sai-mat-khau" not in done.stderr  # the password is never printed

@@ -8,7 +8,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from pipeline.lib.profile import ProfileError, load_profile, organization_for
+from pipeline.lib.profile import FIELDS, ProfileError, load_profile, organization_for
 
 LATER = '''
 [[period]]
@@ -67,9 +67,10 @@ def test_a_later_entry_changes_the_annex_of_a_later_quarter_only(two_periods, co
 
 
 @pytest.mark.parametrize("text, message", [
-    ("[[period]]\nvalid_from = 2019-01-01\n", "period 1: missing governing_body"),
-    ("[[period]\n", "is not valid TOML"),
-    ("", "has no [[period]]"),
+    ("[[period]]\nvalid_from = 2019-01-01\n", "giai đoạn 1: thiếu governing_body"),
+    ("[[period]]\nvalid_from = \"2019\"\n" + "".join(f'{f} = "x"\n' for f in FIELDS), "giai đoạn 1: valid_from phải là một ngày"),
+    ("[[period]\n", "không phải TOML hợp lệ"),
+    ("", "không có [[period]] nào"),
 ])
 def test_a_broken_profile_is_named_plainly(tmp_path, text, message):
     path = tmp_path / "p.toml"

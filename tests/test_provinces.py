@@ -145,14 +145,14 @@ def test_check_with_a_province_and_no_path_reads_that_province_s_landing_zone(se
 def test_a_postgresql_that_is_down_is_one_line(second_province):
     env = {**second_province["env"], "PIPELINE_POSTGRES_URL": f"postgresql://pipeline:bi-mat@127.0.0.1:{free_port()}/pipeline"}
     line = one_clear_line(command(["run", "2020-Q2", "--province", "ben-tre"], env))
-    assert "cannot reach PostgreSQL" in line and "PIPELINE_POSTGRES_URL" in line and "bi-mat" not in line
+    assert "không kết nối được PostgreSQL tại " in line and "PIPELINE_POSTGRES_URL" in line and "bi-mat" not in line
     line = one_clear_line(command(["serve"], {**env, "DAGSTER_HOME": env["DAGSTER_HOME"]}))
-    assert "cannot reach PostgreSQL" in line
+    assert "không kết nối được PostgreSQL tại " in line
 
 
 def test_a_missing_province_profile_is_one_line(second_province):
     line = one_clear_line(command(["run", "2020-Q2", "--province", "quang-nam"], second_province["env"]))
-    assert "no profile for province 'quang-nam'" in line and "quang-nam.toml" in line
+    assert "không có hồ sơ cho tỉnh “quang-nam”" in line and "quang-nam.toml" in line
     for args in (["explain", "2020-Q2", "ca.active"], ["history", "2020-Q2"], ["sql", "SELECT 1"],
                  ["sign", "2020-Q2", "--by", "A"], ["check"], ["backfill", "2020-Q1", "2020-Q2"]):
         assert "quang-nam" in one_clear_line(command([*args, "--province", "quang-nam"], second_province["env"]))
@@ -163,20 +163,20 @@ def test_a_province_folder_that_is_not_in_the_partitions_is_one_line(second_prov
     (raw / "quang-nam" / "2020-Q2").mkdir(parents=True)
     (raw / "2020-Q2").symlink_to(second_province["raw"] / "2020-Q2", target_is_directory=True)
     line = one_clear_line(command(["run"], {**second_province["env"], "RAW_DIR": str(raw)}))
-    assert str(raw / "quang-nam") in line and "not a province" in line and "quang-nam.toml" in line
+    assert str(raw / "quang-nam") in line and "không phải một tỉnh" in line and "quang-nam.toml" in line
 
 
 def test_serve_without_the_production_setting_is_one_line(second_province):
     env = {k: v for k, v in second_province["env"].items() if k != "PIPELINE_POSTGRES_URL"}
-    assert "PIPELINE_POSTGRES_URL is not set" in one_clear_line(command(["serve"], env))
+    assert "chưa đặt PIPELINE_POSTGRES_URL" in one_clear_line(command(["serve"], env))
 
 
 def test_a_user_without_a_usable_password_is_refused_in_one_line(second_province, tmp_path):
     env = {**second_province["env"], "PIPELINE_PROXY_DIR": str(tmp_path / "proxy")}
-    assert "at least 8 characters" in one_clear_line(subprocess.run(
+    assert "ít nhất 8 ký tự" in one_clear_line(subprocess.run(
         [sys.executable, "-m", "pipeline", "users", "add", "a"], cwd=ROOT, env=env, input="short\n", capture_output=True,
         text=True))
-    assert "user name" in one_clear_line(subprocess.run(
+    assert "tên người dùng “a:b”" in one_clear_line(subprocess.run(
         [sys.executable, "-m", "pipeline", "users", "add", "a:b"], cwd=ROOT, env=env, input="long enough\n",
         capture_output=True, text=True))
     assert not (tmp_path / "proxy" / "users.htpasswd").exists()

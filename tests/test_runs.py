@@ -33,7 +33,7 @@ def test_locked_warehouse_makes_the_step_wait_then_proceed(tmp_path, caplog):
     with caplog.at_level("WARNING"), WarehouseResource(database=str(path), lock_timeout_seconds=60).get_connection() as conn:
         assert conn.execute("SELECT 42").fetchone() == (42,)
     assert time.monotonic() - started > 1
-    assert any("is locked by another process; retrying" in r.getMessage() for r in caplog.records)
+    assert any("đang bị một tiến trình khác khóa; thử lại sau" in r.getMessage() for r in caplog.records)
     holder.wait()
 
 
@@ -42,7 +42,7 @@ def test_locked_warehouse_fails_with_a_plain_message_after_the_timeout(tmp_path)
     duckdb.connect(str(path)).close()
     holder = _hold(path, 10)
     try:
-        with pytest.raises(dg.Failure, match="stayed locked by another process"):
+        with pytest.raises(dg.Failure, match="bị một tiến trình khác giữ khóa suốt"):
             with WarehouseResource(database=str(path), lock_timeout_seconds=1).get_connection():
                 pass
     finally:
@@ -148,7 +148,7 @@ def test_backfill_from_the_command_line_materializes_each_quarter(constructed_en
     done = subprocess.run([sys.executable, "-m", "pipeline", "backfill", "2020-Q1", "2020-Q2"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "[2/2] 2020-Q2: ok" in done.stdout
+    assert "[2/2] 2020-Q2: xong" in done.stdout
     conn = duckdb.connect(env["WAREHOUSE_PATH"], read_only=True)
     assert conn.execute("SELECT quarter, count(*) FROM indicators GROUP BY 1 ORDER BY 1").fetchall() == [
         ("2020-Q1", 57), ("2020-Q2", 57)]

@@ -88,7 +88,7 @@ def test_signing_over_error_findings_is_refused_without_accept_errors(signed):
     from pipeline.cli.sign import SignError
 
     assert isinstance(signed["refused"], SignError)
-    assert "ERROR finding" in str(signed["refused"]) and "--accept-errors" in str(signed["refused"])
+    assert "phát hiện LỖI" in str(signed["refused"]) and "--accept-errors" in str(signed["refused"])
 
 
 def test_a_sign_off_records_who_when_the_note_the_version_and_the_outputs_it_signs(signed):
@@ -109,24 +109,24 @@ def test_a_sign_off_records_who_when_the_note_the_version_and_the_outputs_it_sig
 
 def test_sign_refuses_bad_input_in_one_line_with_exit_status_two(signed, monkeypatch, capsys):
     env = signed["env"]
-    for argv, words in ((["sign", "2020-Q5", "--by", "A"], "not a quarter key"),
-                        (["sign", "2021-Q1", "--by", "A"], "never materialized"),
-                        (["sign", QUARTER, "--by", "A"], "already signed"),
-                        (["sign", "2020-Q1", "--by", "  "], "--by needs")):
+    for argv, words in ((["sign", "2020-Q5", "--by", "A"], "không phải mã quý"),
+                        (["sign", "2021-Q1", "--by", "A"], "2021-Q1 chưa từng được chạy"),
+                        (["sign", QUARTER, "--by", "A"], f"{QUARTER} đã được ký rồi: phiên bản 1 của {QUARTER}"),
+                        (["sign", "2020-Q1", "--by", "  "], "--by cần tên người ký")):
         code, out, err = cli(monkeypatch, capsys, env, *argv)
         assert code == 2 and words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, argv
 
 
 def test_history_rows_without_diff_is_refused_in_one_line(signed, monkeypatch, capsys):
     code, _, err = cli(monkeypatch, capsys, signed["env"], "history", QUARTER, "--rows", "x.csv")
-    assert code == 2 and "--rows goes with --diff" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "--rows đi cùng --diff" in err and len(err.strip().splitlines()) == 1
 
 
 def test_history_shows_which_version_is_signed(signed, monkeypatch, capsys):
     code, out, _ = cli(monkeypatch, capsys, signed["env"], "history", QUARTER)
     assert code == 0
-    assert f"SIGNED: version 1 of {QUARTER} was signed by {SIGNER}" in out
-    assert any(line.strip().startswith("v1 ") and f"[SIGNED by {SIGNER}" in line for line in out.splitlines())
+    assert f"ĐÃ KÝ: phiên bản 1 của {QUARTER} đã được {SIGNER} ký lúc " in out
+    assert any(line.strip().startswith("v1 ") and f"[ĐÃ KÝ: {SIGNER}, " in line for line in out.splitlines())
 
 
 def test_history_finds_the_signed_files_where_the_outputs_folder_now_is(signed, tmp_path):
@@ -140,9 +140,9 @@ def test_history_finds_the_signed_files_where_the_outputs_folder_now_is(signed, 
     shutil.copytree(signed["outputs"], moved)
     recorded = tmp_path / "gone" / QUARTER / kept
     elsewhere = {**signoff, "annex_file": str(recorded / Path(signoff["annex_file"]).name)}
-    assert signed_folder(elsewhere, str(moved), QUARTER) == f"{moved / QUARTER / kept} (recorded as {recorded})"
+    assert signed_folder(elsewhere, str(moved), QUARTER) == f"{moved / QUARTER / kept} (hồ sơ ký ghi {recorded})"
     assert signed_folder(elsewhere, str(tmp_path / "empty"), QUARTER) == (
-        f"{recorded} (not found there, nor in {tmp_path / 'empty' / QUARTER / kept})")
+        f"{recorded} (không có ở đó, cũng không có trong {tmp_path / 'empty' / QUARTER / kept})")
 
 
 def test_the_outputs_name_the_version_they_were_made_from(signed):
@@ -177,7 +177,7 @@ def test_a_run_of_a_signed_quarter_fails_at_its_first_step_before_anything_is_wr
     failures = [e for e in run.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert [e.step_key for e in failures] == ["ingest_agencies"]  # the first step; every other step was skipped
     message = failures[0].step_failure_data.user_failure_data.description
-    assert f"signed by {SIGNER}" in message and "--amend" in message and "amend_reason" in message
+    assert f"đã được {SIGNER} ký" in message and "--amend" in message and "amend_reason" in message
     assert not [e for e in run.all_events if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION]
     assert locked["unchanged"] and locked["snapshots"][0] == locked["snapshots"][1]
 
@@ -185,18 +185,18 @@ def test_a_run_of_a_signed_quarter_fails_at_its_first_step_before_anything_is_wr
 def test_the_contract_command_on_a_signed_quarter_fails_with_who_signed_and_how_to_amend(locked):
     contract = locked["contract"]
     assert contract.returncode != 0
-    assert f"{QUARTER} is signed: version 1 of {QUARTER} was signed by {SIGNER}" in contract.stdout + contract.stderr
+    assert f"{QUARTER} đã được ký: phiên bản 1 của {QUARTER} đã được {SIGNER} ký" in contract.stdout + contract.stderr
 
 
 def test_the_command_line_refuses_a_signed_quarter_in_one_line_and_make_run_leaves_it(locked, monkeypatch, capsys):
     code, _, err = cli(monkeypatch, capsys, locked["env"], "run", QUARTER)
-    assert code == 2 and f"signed by {SIGNER}" in err and "--amend" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and f"đã được {SIGNER} ký" in err and "--amend" in err and len(err.strip().splitlines()) == 1
     code, _, err = cli(monkeypatch, capsys, locked["env"], "run", "2020-Q1", "--amend", "x")
-    assert code == 2 and "not signed" in err
+    assert code == 2 and "2020-Q1 chưa được ký nên không có gì để sửa đổi" in err
     from pipeline.cli.preflight import unsigned
 
     assert unsigned(["2020-Q1", QUARTER], str(locked["warehouse"])) == ["2020-Q1"]
-    assert f"{QUARTER}: left as signed" in capsys.readouterr().out
+    assert f"{QUARTER}: để nguyên vì đã ký (phiên bản 1" in capsys.readouterr().out
 
 
 def test_the_schedule_skips_a_signed_quarter(locked):
@@ -208,7 +208,7 @@ def test_the_schedule_skips_a_signed_quarter(locked):
     context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2020, 7, 10, 8, tzinfo=ZoneInfo(TIMEZONE)),
                                         resources={"duckdb": WarehouseResource(database=str(locked["warehouse"]))})
     result = quarterly_report_schedule(context)
-    assert isinstance(result, dg.SkipReason) and f"{QUARTER} is signed" in result.skip_message
+    assert isinstance(result, dg.SkipReason) and f"{QUARTER} đã được ký (phiên bản 1" in result.skip_message
 
 
 @pytest.fixture(scope="module")
@@ -234,13 +234,13 @@ def amended(locked):
 def test_the_sensor_names_the_files_changed_under_a_signed_quarter_and_skips_it(amended):
     sensed = amended["sensed"]
     assert isinstance(sensed, dg.SkipReason)
-    assert f"{QUARTER} is signed" in sensed.skip_message
-    assert "ioffice/vb.xlsx (replaced)" in sensed.skip_message and "dvc/t5.xls (removed)" in sensed.skip_message
+    assert f"{QUARTER} đã được ký (phiên bản 1" in sensed.skip_message
+    assert "ioffice/vb.xlsx (thay)" in sensed.skip_message and "dvc/t5.xls (bỏ)" in sensed.skip_message
 
 
 def test_an_amendment_is_a_new_version_linked_to_the_signed_one_and_not_signed(amended, monkeypatch, capsys):
     assert amended["amend"].returncode == 0, amended["amend"].stderr
-    assert "as an amendment" in amended["amend"].stdout and f"SIGNED: version 1 of {QUARTER}" in amended["amend"].stdout
+    assert "dưới dạng sửa đổi" in amended["amend"].stdout and f"ĐÃ KÝ: phiên bản 1 của {QUARTER}" in amended["amend"].stdout
     with lake.reading(amended["warehouse"]) as conn:
         versions = lake.published_versions(conn, QUARTER)
         signoff = lake.current_signoff(conn, QUARTER)
@@ -248,7 +248,7 @@ def test_an_amendment_is_a_new_version_linked_to_the_signed_one_and_not_signed(a
     assert (versions[1]["amendment_of"], versions[1]["amend_reason"]) == (1, amended["reason"])
     assert signoff["version"] == 1
     code, out, _ = cli(monkeypatch, capsys, amended["env"], "history", QUARTER)
-    assert code == 0 and f"[amendment of signed v1: {amended['reason']}]" in out
+    assert code == 0 and f"[sửa đổi bản đã ký v1: {amended['reason']}]" in out
     annex = openpyxl.load_workbook(amended["outputs"] / QUARTER / f"phu-luc-{QUARTER}.xlsx")
     assert annex.worksheets[0]["A5"].value.endswith(
         f"phiên bản 2, sửa đổi phiên bản 1 đã ký (lý do: {amended['reason']}))")
@@ -275,7 +275,7 @@ def _explained_rows(monkeypatch, capsys, env, tmp_path, *version) -> list[dict]:
 
 def test_explaining_the_signed_version_lists_the_signed_rows_with_their_cells(amended, monkeypatch, capsys, tmp_path):
     rows, out = _explained_rows(monkeypatch, capsys, amended["env"], tmp_path, "--version", "signed")
-    assert "version:    1 of 2020-Q2" in out and f"signed by {SIGNER}" in out
+    assert "phiên bản:  1 của 2020-Q2 (ảnh chụp " in out and f"; {SIGNER} ký lúc " in out
     assert [(r["Số ký hiệu"], r["Ký số"], r["row"]) for r in rows] == [("1/SYT", "Có", "2")]
     current, _ = _explained_rows(monkeypatch, capsys, amended["env"], tmp_path)
     assert current == []
@@ -290,13 +290,13 @@ def test_the_diff_names_exactly_the_changed_rows_and_files(amended):
     with lake.reading(amended["warehouse"], vb["snapshot_id"]) as conn:
         signed_files = dict(conn.execute("SELECT path, sha256 FROM raw_files WHERE quarter = ?", [QUARTER]).fetchall())
     new_vb = sha256_of(amended["raw"] / QUARTER / "ioffice" / "vb.xlsx")
-    assert f"    replaced ioffice/vb.xlsx  sha256 {signed_files['ioffice/vb.xlsx']} -> {new_vb}" in lines
-    assert f"    removed  dvc/t5.xls  sha256 {signed_files['dvc/t5.xls']}" in lines
-    assert "  files: 2 changed:" in lines
+    assert f"    thay     ioffice/vb.xlsx  sha256 {signed_files['ioffice/vb.xlsx']} -> {new_vb}" in lines
+    assert f"    bỏ       dvc/t5.xls  sha256 {signed_files['dvc/t5.xls']}" in lines
+    assert "  tệp: 2 tệp thay đổi:" in lines
     listed = rows[["indicator_id", "change", "Số ký hiệu", "Ký số", "file", "sheet", "row", "sha256"]].to_dict("records")
     assert listed == [{"indicator_id": "ioffice.documents.signed", "change": "removed", "Số ký hiệu": "1/SYT", "Ký số": "Có",
                        "file": "ioffice/vb.xlsx", "sheet": "VB", "row": 2, "sha256": signed_files["ioffice/vb.xlsx"]}]
-    assert "  figures: 2 changed:" in lines  # the count and its rate; the total, whose rows are the same, did not change
+    assert "  số liệu: 2 số liệu thay đổi:" in lines  # the count and its rate; the total, whose rows are the same, did not change
     assert "    ioffice.documents.signed: 1 -> 0" in lines and "    ioffice.documents.signed_rate: 100 -> 0" in lines
 
 
@@ -330,8 +330,8 @@ def test_the_signed_version_is_explained_after_the_raw_folder_is_deleted(amended
     shutil.rmtree(amended["raw"] / QUARTER)
     rows, out = _explained_rows(monkeypatch, capsys, amended["env"], tmp_path, "--version", "signed")
     assert [(r["Số ký hiệu"], r["Ký số"]) for r in rows] == [("1/SYT", "Có")]
-    assert "not found in RAW_DIR; archived: " in out
-    copy = Path(out.split("archived: ")[1].split("]")[0])
+    assert "không còn trong RAW_DIR; bản lưu: " in out
+    copy = Path(out.split("bản lưu: ")[1].split("]")[0])
     assert copy.is_file() and openpyxl.load_workbook(copy)["VB"]["A2"].value == "1/SYT"
 
 
@@ -345,7 +345,7 @@ def test_sql_reads_any_version_as_csv_and_refuses_to_write(amended, monkeypatch,
     assert (code, out.splitlines()) == (0, ["value", "0.0"])
     for query in ("DELETE FROM indicators", "COPY (SELECT 1) TO 'x.csv'", "ATTACH 'x.duckdb'", "SELECT 1; DROP TABLE findings"):
         code, out, err = cli(monkeypatch, capsys, env, "sql", query)
-        assert code == 2 and err.startswith("lỗi: refused") and len(err.strip().splitlines()) == 1, query
+        assert code == 2 and err.startswith("lỗi: bị từ chối: `sql` chỉ đọc") and len(err.strip().splitlines()) == 1, query
     code, _, err = cli(monkeypatch, capsys, env, "sql", "--version", "1", "SELECT 1")
     assert code == 2 and "--quarter" in err
     shell = subprocess.run([sys.executable, "-m", "pipeline", "sql"], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -353,7 +353,7 @@ def test_sql_reads_any_version_as_csv_and_refuses_to_write(amended, monkeypatch,
                                  "WHERE json_extract_string(commit_extra_info, '$.kind') = 'version' AND commit_message LIKE '2020-Q2%';\n"
                                  "DROP TABLE findings;\nSELECT 'still here' AS answer;\n", timeout=120)
     assert shell.returncode == 0 and shell.stdout.splitlines() == ["versions", "2", "answer", "still here"]
-    assert "refused" in shell.stderr and "read-only SQL on" in shell.stderr
+    assert "lỗi: bị từ chối" in shell.stderr and "SQL chỉ đọc trên " in shell.stderr
 
 
 READER = """

@@ -220,7 +220,7 @@ def test_a_signed_quarter_launched_from_the_ui_fails_and_runs_with_the_amend_rea
         page = _page(browser)
         _launch_one_run_and_view_it(page, url, "2020-Q2")
         expect(page.get_by_text("Failure", exact=True).first).to_be_visible(timeout=300_000)
-        expect(page.get_by_text(re.compile(f"2020-Q2 is signed: version {signed} of 2020-Q2 was signed by Trần Thị Duyệt"))
+        expect(page.get_by_text(re.compile(f"2020-Q2 đã được ký: phiên bản {signed} của 2020-Q2 đã được Trần Thị Duyệt ký"))
                .first).to_be_visible()
         page.screenshot(path=str(tmp_path / "run-refused.png"), full_page=True)
         browser.close()

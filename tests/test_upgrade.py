@@ -67,13 +67,13 @@ def test_the_upgrade_keeps_every_table_and_version_and_the_next_run_starts_the_l
     code, before_history, _ = cli(monkeypatch, capsys, constructed_warehouse, "history", "2020-Q2")
     assert code == 0
     code, out, _ = cli(monkeypatch, capsys, old_warehouse, "upgrade-warehouse")
-    assert code == 0 and "upgraded" in out
+    assert code == 0 and "đã nâng cấp " in out
     assert every_table(old_warehouse) == every_table(constructed_warehouse)
     assert (old_warehouse.parent / "warehouse.duckdb.before-upgrade").is_file()
     code, after_history, _ = cli(monkeypatch, capsys, old_warehouse, "history", "2020-Q2")
     assert code == 0 and versions_listed(after_history) == versions_listed(before_history)
     code, out, _ = cli(monkeypatch, capsys, old_warehouse, "upgrade-warehouse")
-    assert code == 0 and "nothing to upgrade" in out
+    assert code == 0 and "không cần nâng cấp" in out
 
     raw = tmp_path / "raw"
     from tests.constructed import build_constructed
@@ -83,6 +83,6 @@ def test_the_upgrade_keeps_every_table_and_version_and_the_next_run_starts_the_l
     code, history, _ = cli(monkeypatch, capsys, old_warehouse, "history", "2020-Q2")
     versions = [line for line in history.splitlines() if re.match(r"  v\d+  ", line)]
     assert len(versions) == len(versions_listed(before_history)) + 1
-    assert all("[not in the versioned warehouse" in line for line in versions[:-1])
-    assert "[not in the versioned warehouse" not in versions[-1]
+    assert all("[không có trong kho dữ liệu có phiên bản" in line for line in versions[:-1])
+    assert "[không có trong kho dữ liệu có phiên bản" not in versions[-1]
     shutil.rmtree(old_warehouse.parent / ".upgrade-duckdb")

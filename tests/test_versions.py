@@ -80,18 +80,18 @@ def test_history_lists_the_versions_and_what_changed(two_versions):
     done = _cli(env, "history", "2020-Q2")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "2020-Q2: 2 version(s) of the figures (current: v2)" in out
+    assert "2020-Q2: 2 phiên bản số liệu (hiện hành: v2)" in out
     nulls = sum(v is None for v in first.values())
-    assert f"57 figures, {nulls} NULL" in out and f"57 figures, {nulls + 2} NULL" in out
-    assert "changes in v2 (from v1)" in out
-    assert [line.split()[1:5] for line in out.splitlines() if line.strip().startswith("!!")] == [
-        ["mail.created", "1", "->", "NULL"], ["mail.mailboxes", "4", "->", "NULL"]]
-    assert "earlier annex: " in out and "/versions/phu-luc-2020-Q2-" in out
+    assert f"57 số liệu, {nulls} NULL" in out and f"57 số liệu, {nulls + 2} NULL" in out
+    assert "thay đổi ở v2 (so với v1); đánh dấu !! khi trở thành NULL hoặc thay đổi quá 50%:" in out
+    assert [line.split()[1:] for line in out.splitlines() if line.strip().startswith("!!")] == [
+        ["mail.created", "1", "->", "NULL", "trở", "thành", "NULL"], ["mail.mailboxes", "4", "->", "NULL", "trở", "thành", "NULL"]]
+    assert "phụ lục trước đó: " in out and "/versions/phu-luc-2020-Q2-" in out
     latest = _cli(env, "history", "2020-Q2", "--latest").stdout
     assert latest.splitlines()[0].startswith("  v2 ") and "mail.mailboxes" in latest
     refused = _cli(env, "history", "2020-Q3")
     assert refused.returncode == 2 and refused.stderr.strip() == (
-        f"lỗi: no version of 2020-Q3 in {warehouse}: the quarter was never materialized")
+        f"lỗi: không có phiên bản nào của 2020-Q3 trong {warehouse}: quý này chưa từng được chạy")
 
 
 @pytest.mark.parametrize("damage", ["raw_dir_missing", "quarter_missing", "quarter_empty"])
@@ -110,9 +110,9 @@ def test_a_missing_or_empty_quarter_fails_before_writing_anything(two_versions, 
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.step_failure_data.error.message
-    assert "nothing was read or written: the published figures, findings and annex of 2020-Q2 are unchanged" in message
-    assert {"raw_dir_missing": "(RAW_DIR) does not exist", "quarter_missing": "2020-Q2 does not exist (quarter folders under",
-            "quarter_empty": "holds no file"}[damage] in message
+    assert "không đọc hay ghi gì cả: số liệu, phát hiện và phụ lục đã công bố của 2020-Q2 giữ nguyên" in message
+    assert {"raw_dir_missing": "(RAW_DIR) không tồn tại", "quarter_missing": "2020-Q2 không tồn tại (các thư mục quý trong ",
+            "quarter_empty": "2020-Q2 không chứa tệp nào"}[damage] in message
     assert (snapshot(copy, "2020-Q2"), _history_rows(copy)) == before
 
 
@@ -138,13 +138,13 @@ def test_a_warehouse_folder_moved_elsewhere_keeps_its_versions_and_publishes_new
         env = {**os.environ, "WAREHOUSE_PATH": str(moved / "warehouse.duckdb"), "OUTPUTS_DIR": str(moved / "outputs")}
         before = _cli(env, "history", "2020-Q2")
         assert before.returncode == 0, before.stderr
-        assert "2020-Q2: 2 version(s) of the figures (current: v2)" in before.stdout
-        assert "57 figures, " in before.stdout  # each version's figures, read from the moved folder's Parquet files
+        assert "2020-Q2: 2 phiên bản số liệu (hiện hành: v2)" in before.stdout
+        assert "57 số liệu, " in before.stdout  # each version's figures, read from the moved folder's Parquet files
         figures = _cli(env, "sql", "SELECT count(*) AS figures FROM indicators WHERE quarter = '2020-Q2'")
         assert figures.returncode == 0 and figures.stdout.split() == ["figures", "57"], figures.stderr
         assert materialize_quarter(root / "raw", moved / "warehouse.duckdb", "2020-Q2").success
         after = _cli(env, "history", "2020-Q2")
-        assert after.returncode == 0 and "2020-Q2: 3 version(s) of the figures (current: v3)" in after.stdout, after.stderr
-        assert "not in the versioned warehouse" not in after.stdout
+        assert after.returncode == 0 and "2020-Q2: 3 phiên bản số liệu (hiện hành: v3)" in after.stdout, after.stderr
+        assert "không có trong kho dữ liệu có phiên bản" not in after.stdout
     finally:
         away.rename(root / "wh")

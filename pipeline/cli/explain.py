@@ -17,8 +17,10 @@ import pandas as pd
 
 from pipeline.lib import lake
 from pipeline.lib.archive import archived
+from pipeline.lib.messages import say
 from pipeline.lib.reader import sha256_of
 from pipeline.lib.tablespecs import TABLES
+from pipeline.lib.wording import number
 from pipeline.orchestration.partitions import parse_quarter
 from pipeline.orchestration.resources import open_for_reading
 
@@ -62,22 +64,21 @@ def _open_version(warehouse: str, quarter: str, wanted: str) -> tuple[duckdb.Duc
 
 
 def _version_line(quarter: str, version: dict) -> str:
-    line = f"  version:    {version['version']} of {quarter} (snapshot {version['snapshot_id']} of the versioned warehouse"
-    if version.get("signoff"):
-        signoff = version["signoff"]
-        line += f"; signed by {signoff['signed_by']} on {signoff['signed_at']:%Y-%m-%d %H:%M}"
-    if version["amendment_of"]:
-        line += f"; amendment of version {version['amendment_of']}: {version['amend_reason']}"
-    return line + ")"
+    signoff = version.get("signoff")
+    return say("explain.version", version=version["version"], quarter=quarter, snapshot=version["snapshot_id"],
+               signed=say("explain.version_signed", signed_by=signoff["signed_by"], signed_at=signoff["signed_at"])
+               if signoff else "",
+               amendment=say("explain.version_amendment", amendment_of=version["amendment_of"],
+                             reason=version["amend_reason"]) if version["amendment_of"] else "")
 
 
 def _file_state(warehouse: str, raw_dir: str, quarter: str, file: dict) -> str:
     """Whether the file in RAW_DIR still has the sha256 the figure counted, and where its archived copy is."""
     current = Path(raw_dir) / quarter / file["file"]
-    state = ("unchanged" if current.exists() and sha256_of(current) == file["sha256"]
-             else "CHANGED since" if current.exists() else "not found in RAW_DIR")
+    state = say("explain.file_unchanged" if current.exists() and sha256_of(current) == file["sha256"]
+                else "explain.file_changed" if current.exists() else "explain.file_not_found")
     copy = archived(warehouse, file["sha256"])
-    return f"{state}; " + (f"archived: {copy}" if copy else "not archived")
+    return say("explain.archived", state=state, copy=copy) if copy else say("explain.not_archived", state=state)
 
 
 def explain(warehouse: str, raw_dir: str, quarter: str, indicator_id: str,
@@ -91,7 +92,8 @@ def explain(warehouse: str, raw_dir: str, quarter: str, indicator_id: str,
     try:
         quarters = [q for (q,) in conn.execute("SELECT DISTINCT quarter FROM indicators ORDER BY 1").fetchall()]
         if quarter not in quarters:
-            raise ExplainError(f"quarter {quarter!r} is not in the warehouse; materialized quarters: {', '.join(quarters) or 'none'}")
+            raise ExplainError(say("explain.quarter_missing", quarter=quarter,
+                                   quarters=", ".join(quarters) or say("explain.no_quarter")))
         row = conn.execute(
             "SELECT i.value, i.unit, i.label, i.section, d.definition, d.definition_sha256, d.numerator, d.denominator, "
             "d.files, d.missing FROM indicators i JOIN indicator_definitions d USING (quarter, indicator_id) "
@@ -99,27 +101,30 @@ def explain(warehouse: str, raw_dir: str, quarter: str, indicator_id: str,
         if row is None:
             ids = [i for (i,) in conn.execute(
                 "SELECT indicator_id FROM indicators WHERE quarter = ? ORDER BY position", [quarter]).fetchall()]
-            raise ExplainError(f"no indicator {indicator_id!r} in {quarter}; indicators: {', '.join(ids)}")
+            raise ExplainError(say("explain.unknown_indicator", indicator=indicator_id, quarter=quarter, indicators=", ".join(ids)))
         value, unit, label, section, definition, sha, numerator, denominator, files, missing = row
-        shown = "NULL (Chưa có số liệu)" if value is None else (f"{value:.4f} %" if unit == "percent" else f"{value:,.0f}")
-        lines = [f"{indicator_id} — {label}", f"  section:    {section}", f"  quarter:    {quarter}"]
+        shown = say("explain.value_null") if value is None else (
+            f"{value:.4f} %".replace(".", ",") if unit == "percent" else number(round(value)))
+        lines = [say("explain.title", indicator=indicator_id, label=label), say("explain.section", section=section),
+                 say("explain.quarter", quarter=quarter)]
         if published:
             lines.append(_version_line(quarter, published))
-        lines += [f"  value:      {shown}", f"  definition: (sha256 {sha[:16]}…)"]
+        lines += [say("explain.value", value=shown), say("explain.definition", sha256=sha[:16])]
         lines += [f"    {line}" for line in definition.splitlines()]
         if missing:
-            lines.append("  missing sources:")
+            lines.append(say("explain.missing_sources"))
             lines += [f"    {t}: {why}" for t, why in json.loads(missing).items()]
         if numerator:
             for part in (numerator, denominator):
                 v = conn.execute("SELECT value FROM indicators WHERE quarter = ? AND indicator_id = ?", [quarter, part]).fetchone()[0]
-                lines.append(f"  {'numerator  ' if part == numerator else 'denominator'} {part} = {'NULL' if v is None else f'{v:,.0f}'}"
-                             f"  (python -m pipeline explain {quarter} {part})")
+                lines.append(say("explain.numerator" if part == numerator else "explain.denominator", part=part,
+                                 value="NULL" if v is None else number(round(v)), quarter=quarter))
         rows = contributing_rows(conn, quarter, indicator_id)
         if files and json.loads(files):
-            lines.append("  source files (rows counted):")
+            lines.append(say("explain.source_files"))
             for f in json.loads(files):
-                lines.append(f"    {f['file']}  sha256 {f['sha256']}  {f['rows']:,} rows  [{_file_state(warehouse, raw_dir, quarter, f)}]")
+                lines.append(say("explain.source_file", file=f["file"], sha256=f["sha256"], rows=number(f["rows"]),
+                                 state=_file_state(warehouse, raw_dir, quarter, f)))
         return "\n".join(lines), rows
     finally:
         conn.close()

@@ -13,9 +13,11 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.lib import lake
+from pipeline.lib.messages import say
 from pipeline.lib.signoff import signed_words
 from pipeline.lib.versions import ANNEX_NAME, VERSIONS_TABLE, change_share, figure_changes, shown_value
 from pipeline.lib.warehouse import table_exists
+from pipeline.lib.wording import number
 from pipeline.orchestration.partitions import parse_quarter
 from pipeline.orchestration.resources import open_for_reading
 
@@ -35,12 +37,12 @@ def published_and_signed(warehouse: str, quarter: str) -> tuple[dict[int, dict],
 def _version_marks(version: int, published: dict | None, signoff: dict | None) -> str:
     marks = []
     if signoff and signoff["version"] == version:
-        marks.append(f"SIGNED by {signoff['signed_by']} on {signoff['signed_at']:%Y-%m-%d %H:%M}")
+        marks.append(say("history.mark_signed", signed_by=signoff["signed_by"], signed_at=signoff["signed_at"]))
     if published and published["amendment_of"]:
-        marks.append(f"amendment of signed v{published['amendment_of']}: {published['amend_reason']}")
+        marks.append(say("history.mark_amendment", amendment_of=published["amendment_of"], reason=published["amend_reason"]))
     if published is None:
-        marks.append("not in the versioned warehouse (made before it, or its run stopped before publishing)")
-    return "".join(f"  [{m}]" for m in marks)
+        marks.append(say("history.mark_unpublished"))
+    return "".join(marks)
 
 
 def signed_folder(signoff: dict, outputs_dir: str, quarter: str) -> str:
@@ -52,8 +54,8 @@ def signed_folder(signoff: dict, outputs_dir: str, quarter: str) -> str:
         return str(recorded.parent)
     here = Path(outputs_dir) / quarter / "signed" / f"v{signoff['version']}"
     if (here / recorded.name).is_file():
-        return f"{here} (recorded as {recorded.parent})"
-    return f"{recorded.parent} (not found there, nor in {here})"
+        return say("history.folder_moved", here=here, recorded=recorded.parent)
+    return say("history.folder_missing", recorded=recorded.parent, here=here)
 
 
 def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = False) -> str:
@@ -64,7 +66,7 @@ def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = 
     conn = open_for_reading(warehouse, HistoryError)
     try:
         if not table_exists(conn, VERSIONS_TABLE):
-            raise HistoryError(f"the warehouse {warehouse} has no version history yet (materialize a quarter first)")
+            raise HistoryError(say("history.no_history", warehouse=warehouse))
         versions = conn.execute(
             f"SELECT v.version, v.run_id, v.materialized_at, v.row_count, "
             f"  (SELECT count(*) FROM indicators_history h WHERE h.quarter = v.quarter AND h.version = v.version "
@@ -72,7 +74,7 @@ def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = 
             f"FROM {VERSIONS_TABLE} v WHERE v.quarter = ? AND v.table_name = 'indicators' ORDER BY v.version",
             [quarter]).fetchall()
         if not versions:
-            raise HistoryError(f"no version of {quarter} in {warehouse}: the quarter was never materialized")
+            raise HistoryError(say("history.never_materialized", quarter=quarter, warehouse=warehouse))
         share = change_share()
         severities = dict(((v, s), n) for v, s, n in conn.execute(
             f"SELECT v.version, f.severity, count(*) FROM {VERSIONS_TABLE} v JOIN {VERSIONS_TABLE} fv ON fv.quarter = v.quarter "
@@ -82,34 +84,36 @@ def history(warehouse: str, outputs_dir: str, quarter: str, latest_only: bool = 
             if table_exists(conn, "findings_history") else {}
         shown = versions[-1:] if latest_only else versions
         published, signoff = published_and_signed(warehouse, quarter)
-        lines = [] if latest_only else [f"{quarter}: {len(versions)} version(s) of the figures (current: v{versions[-1][0]})"]
+        lines = [] if latest_only else [say("history.title", quarter=quarter, count=len(versions), current=versions[-1][0])]
         for version, run_id, at, count, nulls in shown:
-            found = ", ".join(f"{severities.get((version, s), 0)} {s}" for s in ("error", "warning", "info"))
-            when = at.strftime("%Y-%m-%d %H:%M:%S") if at else "before history was kept"
-            lines.append(f"  v{version}  {when}  run {(run_id or '-')[:8]}  {count} figures, {nulls} NULL; findings: {found}"
-                         + _version_marks(version, published.get(version), signoff))
+            found = {s: number(severities.get((version, s), 0)) for s in ("error", "warning", "info")}
+            lines.append(say("history.version", version=version, when=f"{at:%d/%m/%Y %H:%M:%S}" if at else
+                             say("history.before_history"), run=(run_id or "-")[:8], figures=number(count),
+                             nulls=number(nulls), error=found["error"], warning=found["warning"], info=found["info"],
+                             marks=_version_marks(version, published.get(version), signoff)))
         if signoff:
-            lines.insert(1, f"  SIGNED: {signed_words(signoff)}" + (f" ({signoff['note']})" if signoff["note"] else "")
-                         + (f"; signed over {signoff['error_findings']} ERROR finding(s) (--accept-errors)"
-                            if signoff["accepted_errors"] else "")
-                         + f"; annex and draft kept in {signed_folder(signoff, outputs_dir, quarter)}")
+            lines.insert(1, say("history.signed", signed=signed_words(signoff),
+                                note=say("history.signed_note", note=signoff["note"]) if signoff["note"] else "",
+                                over_errors=say("history.signed_over_errors", errors=signoff["error_findings"])
+                                if signoff["accepted_errors"] else "",
+                                folder=signed_folder(signoff, outputs_dir, quarter)))
         for version, *_ in shown:
             changes = figure_changes(conn, quarter, version, share)
             if changes.empty:
                 if version != versions[0][0]:
-                    lines.append(f"  v{version}: no figure changed from the version before")
+                    lines.append(say("history.unchanged", version=version))
                 continue
-            lines.append(f"  changes in v{version} (from v{int(changes.from_version.iloc[0])}), "
-                         f"flagged: became NULL, or moved by more than {share:.0%}:")
+            lines.append(say("history.changes", version=version, previous=int(changes.from_version.iloc[0]), share=share))
             for c in changes.itertuples():
-                flag = "!!" if c.kind in ("became NULL", "moved") else "  "
-                lines.append(f"   {flag} {c.indicator_id:<34} {shown_value(c.before):>12} -> {shown_value(c.after):<12} {c.kind}")
+                lines.append(say("history.change", flag="!!" if c.kind in ("became NULL", "moved") else "  ",
+                                 indicator=c.indicator_id, before=shown_value(c.before), after=shown_value(c.after),
+                                 kind=say(f"history.kind.{c.kind}")))
         if not latest_only:
             folder = Path(outputs_dir) / quarter
             kept = sorted((folder / "versions").glob("*.xlsx")) if (folder / "versions").is_dir() else []
             current = folder / ANNEX_NAME.format(quarter=quarter)
-            lines.append(f"  annex: {current}" + ("" if current.exists() else " (not written)"))
-            lines += [f"  earlier annex: {path}" for path in kept]
+            lines.append(say("history.annex" if current.exists() else "history.annex_not_written", path=current))
+            lines += [say("history.earlier_annex", path=path) for path in kept]
         return "\n".join(lines)
     finally:
         conn.close()
@@ -134,7 +138,7 @@ LOCATION = ("staging_table", "file", "sheet", "row", "sha256", "detail")
 
 def _row_text(row) -> str:
     cells = " | ".join(f"{k}: {v}" for k, v in row.items() if k not in LOCATION and v is not None and v == v)
-    return f"{row['file']}  sheet {row['sheet']}  row {row['row']}  sha256 {str(row['sha256'])[:12]}…  {cells}"
+    return say("diff.row", file=row["file"], sheet=row["sheet"], row=row["row"], sha256=str(row["sha256"])[:12], cells=cells)
 
 
 SHOWN_ROWS = 20  # rows shown per figure and kind; `--rows` writes every one
@@ -157,37 +161,37 @@ def version_diff(warehouse: str, quarter: str, first: str, second: str) -> tuple
         values = [dict(c.execute("SELECT indicator_id, value FROM indicators WHERE quarter = ? ORDER BY position",
                                  [quarter]).fetchall()) for c in conns]
         a, b = versions
-        lines = [f"{quarter}: version {a['version']} -> version {b['version']}"
-                 + (f" (amendment of v{b['amendment_of']}: {b['amend_reason']})" if b["amendment_of"] else "")]
+        amendment = say("diff.amendment", amendment_of=b["amendment_of"], reason=b["amend_reason"]) if b["amendment_of"] else ""
+        lines = [say("diff.title", quarter=quarter, first=a["version"], second=b["version"], amendment=amendment)]
         changed_files = []
         for path in sorted(set(files[0]) | set(files[1])):
             old, new = files[0].get(path), files[1].get(path)
             if old == new:
                 continue
-            kind = "added" if old is None else "removed" if new is None else "replaced"
-            shown = {"added": f"sha256 {new}", "removed": f"sha256 {old}", "replaced": f"sha256 {old} -> {new}"}[kind]
-            changed_files.append(f"    {kind:<8} {path}  {shown}")
-        lines.append(f"  files: {len(changed_files)} changed" + (":" if changed_files else ""))
+            kind = "file_added" if old is None else "file_removed" if new is None else "file_replaced"
+            changed_files.append(say(f"diff.{kind}", path=path, old=old, new=new))
+        lines.append(say("diff.files_changed", count=len(changed_files)) if changed_files else say("diff.no_file_changed"))
         lines += changed_files
         changed = [i for i in values[1] if values[0].get(i) != values[1].get(i) and not (
             values[0].get(i) is None and values[1].get(i) is None)]
         changed += [i for i in values[0] if i not in values[1]]
-        lines.append(f"  figures: {len(changed)} changed" + (":" if changed else ""))
+        lines.append(say("diff.figures_changed", count=len(changed)) if changed else say("diff.no_figure_changed"))
         listed: list[pd.DataFrame] = []
         for indicator in changed:
-            lines.append(f"    {indicator}: {shown_value(values[0].get(indicator))} -> {shown_value(values[1].get(indicator))}")
+            lines.append(say("diff.figure", indicator=indicator, before=shown_value(values[0].get(indicator)),
+                             after=shown_value(values[1].get(indicator))))
             before, after = (contributing_rows(c, quarter, indicator) for c in conns)
             if before.empty and after.empty:
-                lines.append("      (a rate: see its numerator and denominator)")
+                lines.append(say("diff.a_rate"))
                 continue
             added, removed = _row_changes(before, after)
             for kind, rows in (("removed", removed), ("added", added)):
                 if len(rows):
                     behind = ", ".join(sorted(set(rows.file)))
-                    lines.append(f"      {kind} {len(rows):,} row(s), from {behind}:")
+                    lines.append(say(f"diff.rows_{kind}", count=number(len(rows)), files=behind))
                     lines += [f"        {_row_text(row)}" for row in rows.head(SHOWN_ROWS).to_dict("records")]
                     if len(rows) > SHOWN_ROWS:
-                        lines.append(f"        … and {len(rows) - SHOWN_ROWS:,} more (all of them: --rows FILE.xlsx)")
+                        lines.append(say("diff.more_rows", count=number(len(rows) - SHOWN_ROWS)))
                     listed.append(rows.assign(indicator_id=indicator, change=kind))
         rows = pd.concat(listed, ignore_index=True) if listed else pd.DataFrame(columns=["indicator_id", "change", *LOCATION])
         return "\n".join(lines), rows[["indicator_id", "change", *[c for c in rows.columns if c not in ("indicator_id", "change")]]]

@@ -16,6 +16,9 @@ import time
 import traceback
 from pathlib import Path
 
+from pipeline.lib.messages import say
+from pipeline.lib.wording import number
+
 
 class UserError(Exception):
     """A reason the command cannot do what was asked, for the user."""
@@ -50,18 +53,17 @@ def cmd_sample(args) -> int:
     from pipeline.lib.tablespecs import SOURCES
 
     if args.only is not None and (args.variant is None or args.only not in SOURCES):
-        raise UserError(f"--only {args.only!r}: give a --variant and one of the source folders: {', '.join(SOURCES)}")
+        raise UserError(say("sample.only_needs_variant", only=args.only, sources=", ".join(SOURCES)))
     if args.variant is not None and args.variant not in VARIANTS_BY_ID:
-        raise UserError(f"--variant {args.variant!r} is not a variant of the export spec; one of: {', '.join(VARIANTS_BY_ID)}")
+        raise UserError(say("sample.unknown_variant", variant=args.variant, variants=", ".join(VARIANTS_BY_ID)))
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a folder")
+        raise UserError(say("sample.out_is_file", out=out))
     started = time.perf_counter()
     try:
         generate(out, SEED if args.seed is None else args.seed, variant=VARIANTS_BY_ID.get(args.variant), only=args.only)
     except OSError as exc:
-        raise UserError(f"cannot write the sample under {out}: {exc.strerror or exc}") from None
-    print(f"wrote {', '.join(QUARTERS)} under {out}/ in {time.perf_counter() - started:.1f} s "
-          f"(ground truth in {out}/sample-truth/)")
+        raise UserError(say("sample.cannot_write", out=out, reason=exc.strerror or exc)) from None
+    print(say("sample.written", quarters=", ".join(QUARTERS), out=out, seconds=number(round(time.perf_counter() - started, 1))))
     return 0
 
 
@@ -76,9 +78,9 @@ def cmd_run(args) -> int:
 
     amend = (args.amend or "").strip() or None
     if args.amend is not None and not amend:
-        raise UserError("--amend needs a reason (--amend \"REASON\")")
+        raise UserError(say("run.amend_needs_reason"))
     if amend and not args.quarter:
-        raise UserError("--amend needs the QUARTER it amends")
+        raise UserError(say("run.amend_needs_quarter"))
     planned = []
     latest = wanted_partition_keys(province_today(), *all_raw_dirs())[-1]  # the newest partition, for every province
     for province in _provinces(args):
@@ -90,7 +92,7 @@ def cmd_run(args) -> int:
             quarters = quarters_to_run(where.raw_dir, where.warehouse, latest)
             if not quarters:
                 if args.province or where.is_default:
-                    raise UserError(f"no quarter folder (YYYY-Qn) under {where.raw_dir}/ (RAW_DIR)")
+                    raise UserError(say("run.no_quarter_folder", raw_dir=where.raw_dir))
                 continue
             quarters = unsigned(check_run(quarters, where), str(where.warehouse))
         planned += [(where, quarter) for quarter in quarters]
@@ -106,20 +108,20 @@ def _materialize_all(planned: list, amend: str | None = None, keep_going: bool =
     failed = []
     for n, (where, quarter) in enumerate(planned, start=1):
         label = quarter_label(where.province, quarter)
-        print(f"[{n}/{len(planned)}] materializing {label}" + (f" as an amendment ({amend})" if amend else "") + " …",
-              flush=True)
+        print(say("run.starting_amendment", n=n, total=len(planned), label=label, reason=amend) if amend
+              else say("run.starting", n=n, total=len(planned), label=label), flush=True)
         ok, log, seconds = materialize(where.province, quarter, where.warehouse.parent / "logs", amend)
-        print(f"[{n}/{len(planned)}] {label}: {'ok' if ok else 'FAILED'}", flush=True)
+        print(say("run.succeeded" if ok else "run.failed", n=n, total=len(planned), label=label), flush=True)
         if ok:
             print(summary(str(where.warehouse), str(where.outputs_dir), quarter, seconds, log), flush=True)
             continue
         print(failure_text(log), file=sys.stderr)
-        print(f"error: the run of {label} failed after {seconds:.0f} s (its errors above; full log: {log})", file=sys.stderr)
+        print(say("run.failed_after", label=label, seconds=number(round(seconds)), log=log), file=sys.stderr)
         if not keep_going:
             return 1
         failed.append(label)
     if failed:
-        print(f"failed quarters: {', '.join(failed)}", file=sys.stderr)
+        print(say("run.failed_quarters", labels=", ".join(failed)), file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -130,7 +132,7 @@ def cmd_backfill(args) -> int:
 
     first, last = known_quarter(args.first), known_quarter(args.last)
     if parse_quarter(first) > parse_quarter(last):
-        raise UserError(f"{first} comes after {last}: give the earlier quarter first")
+        raise UserError(say("run.first_after_last", first=first, last=last))
     planned = []
     for province in _provinces(args):
         where = place(province)
@@ -146,9 +148,9 @@ def cmd_explain(args) -> int:
     text, rows = explain(str(where.warehouse), str(where.raw_dir), args.quarter, args.indicator_id, args.version)
     print(text)
     if not rows.empty:
-        print("  contributing rows per file:")
+        print(say("explain.rows_per_file"))
         for (table, file), count in rows.groupby(["staging_table", "file"]).size().items():
-            print(f"    {file}: {count:,} rows ({table})")
+            print(say("explain.rows_of_file", file=file, count=number(count), table=table))
     if args.rows:
         _write_rows(rows, args.rows)
     return 0
@@ -158,12 +160,12 @@ def _write_rows(rows, target: Path) -> None:
     from pipeline.cli.explain import write_rows
 
     if target.suffix.lower() not in (".csv", ".xlsx"):
-        raise UserError(f"--rows {target}: give a .xlsx or .csv file name")
+        raise UserError(say("rows.needs_xlsx_or_csv", target=target))
     try:
         write_rows(rows, target)
     except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
-    print(f"wrote {len(rows):,} rows to {target}")
+        raise UserError(say("rows.cannot_write", target=target, reason=exc.strerror or exc)) from None
+    print(say("rows.written", count=number(len(rows)), target=target))
 
 
 def cmd_history(args) -> int:
@@ -171,7 +173,7 @@ def cmd_history(args) -> int:
 
     where = _place(args)
     if args.rows and not args.diff:
-        raise UserError("--rows goes with --diff A B: the rows added and removed between two versions")
+        raise UserError(say("history.rows_needs_diff"))
     if args.diff:
         from pipeline.cli.history import version_diff
 
@@ -197,7 +199,7 @@ def cmd_sql(args) -> int:
 
     where = _place(args)
     if args.version and not args.quarter:
-        raise UserError("--version needs --quarter: versions are numbered per quarter")
+        raise UserError(say("sql.version_needs_quarter"))
     if args.query is None:
         return interactive(str(where.warehouse), args.quarter, args.version)
     run_query(str(where.warehouse), args.query, sys.stdout, args.quarter, args.version)
@@ -217,7 +219,7 @@ def cmd_check(args) -> int:
 
     where = _place(args)
     if not args.paths and not args.province:
-        raise UserError("give the files or folders to check (or --province NAME: its whole landing zone)")
+        raise UserError(say("check.needs_paths"))
     return check(args.paths or [str(where.raw_dir)])
 
 
@@ -225,7 +227,7 @@ def cmd_users(args) -> int:
     from pipeline.cli.serve import add_user, read_password
 
     path = add_user(args.name, read_password())
-    print(f"user {args.name} can log in to the UI (users file: {path})")
+    print(say("serve.user_added", name=args.name, path=path))
     return 0
 
 
@@ -241,7 +243,7 @@ def cmd_release(args) -> int:
     from pipeline.orchestration.maintenance import release_stale_runs
 
     for run in release_stale_runs(dg.DagsterInstance.get()):
-        print(f"released run {run.run_id}: its process ({run.pids}) is gone; marked failed, pool slots freed")
+        print(say("maintenance.released", run_id=run.run_id, pids=run.pids))
     return 0
 
 
@@ -251,7 +253,7 @@ def _latest_quarter() -> str:
     raw_dir = _place(argparse.Namespace()).raw_dir
     quarters = quarters_with_exports(raw_dir)
     if not quarters:
-        raise UserError(f"no quarter folder (YYYY-Qn) under {raw_dir}/ (RAW_DIR)")
+        raise UserError(say("run.no_quarter_folder", raw_dir=raw_dir))
     return quarters[-1]
 
 
@@ -351,7 +353,6 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.cli.upgrade import UpgradeError
     from pipeline.lib.isolation import LimitsError
     from pipeline.lib.lake import LakeError
-    from pipeline.lib.messages import say
     from pipeline.lib.provinces import ProvinceError
 
     args = parser().parse_args(argv)

@@ -14,6 +14,7 @@ import duckdb
 
 from pipeline.lib.isolation import LimitsError, ReaderLimits
 from pipeline.lib.lake import postgres_problem, postgres_url, signoff_of
+from pipeline.lib.messages import say
 from pipeline.lib.profile import load_profile, profile_path
 from pipeline.lib.provinces import Place
 from pipeline.lib.signoff import lock_message, signed_words
@@ -34,8 +35,7 @@ def known_quarter(quarter: str) -> str:
         raise PreflightError(str(exc)) from None
     keys = wanted_partition_keys(province_today(), *all_raw_dirs())
     if quarter not in keys:
-        raise PreflightError(f"{quarter} is not a quarter the pipeline can run: quarters go from {keys[0]} to {keys[-1]} "
-                             "(a quarter that has not begun has no exports yet)")
+        raise PreflightError(say("preflight.not_runnable", quarter=quarter, first=keys[0], last=keys[-1]))
     return quarter
 
 
@@ -53,16 +53,16 @@ def writable_warehouse(path: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-test-"):
             pass
     except OSError as exc:
-        raise PreflightError(f"the warehouse folder {path.parent} (WAREHOUSE_PATH={path}) cannot be written: "
-                             f"{exc.strerror or exc}") from None
+        raise PreflightError(say("preflight.warehouse_unwritable", folder=path.parent, path=path,
+                                 reason=exc.strerror or exc)) from None
     if path.exists():
         if path.is_dir():
-            raise PreflightError(f"WAREHOUSE_PATH={path} is a folder, not a database file")
+            raise PreflightError(say("preflight.warehouse_is_folder", path=path))
         try:
             duckdb.connect(str(path), read_only=True).close()
         except duckdb.Error as exc:
             if "lock" not in str(exc).lower():  # held by a run or a notebook: the run waits for it
-                raise PreflightError(f"cannot open the warehouse {path} (WAREHOUSE_PATH): {warehouse_problem(exc)}") from None
+                raise PreflightError(say("preflight.warehouse_unusable", path=path, reason=warehouse_problem(exc))) from None
 
 
 def settings(province: str | None = None) -> None:
@@ -78,7 +78,7 @@ def settings(province: str | None = None) -> None:
         try:
             duckdb.connect(config={"memory_limit": limit}).close()
         except duckdb.Error:
-            raise PreflightError(f"DUCKDB_MEMORY_LIMIT={limit!r} is not a memory size (examples: 1GB, 512MB)") from None
+            raise PreflightError(say("preflight.memory_limit", limit=limit)) from None
 
 
 def check_run(quarters: list[str], where: Place) -> list[str]:
@@ -94,7 +94,7 @@ def check_run(quarters: list[str], where: Place) -> list[str]:
                 raise
             missing.append(f"{key} ({exc})")
     if missing:
-        raise PreflightError("no exports for " + "; ".join(missing) + ": nothing was run")
+        raise PreflightError(say("preflight.no_exports_for", missing="; ".join(missing)))
     writable_warehouse(where.warehouse)
     settings(where.province)
     reachable_catalog()
@@ -116,7 +116,7 @@ def check_signed(quarter: str, warehouse: str, amend_reason: str | None) -> None
     if signoff and not amend_reason:
         raise PreflightError(lock_message(signoff))
     if amend_reason and not signoff:
-        raise PreflightError(f"--amend: {quarter} is not signed, so there is nothing to amend; run it without --amend")
+        raise PreflightError(say("preflight.amend_unsigned", quarter=quarter))
 
 
 def unsigned(quarters: list[str], warehouse: str) -> list[str]:
@@ -125,8 +125,7 @@ def unsigned(quarters: list[str], warehouse: str) -> list[str]:
     for quarter in quarters:
         signoff = signoff_of(warehouse, quarter)
         if signoff:
-            print(f"{quarter}: left as signed ({signed_words(signoff)}); to amend it: "
-                  f"python -m pipeline run {quarter} --amend \"REASON\"", flush=True)
+            print(say("run.left_as_signed", quarter=quarter, signed=signed_words(signoff)), flush=True)
         else:
             kept.append(quarter)
     return kept

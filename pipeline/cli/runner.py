@@ -20,9 +20,11 @@ from pathlib import Path
 import duckdb
 
 from pipeline.cli.history import history
+from pipeline.lib.messages import say, severity
 from pipeline.lib.signoff import AMEND_TAG
 from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME
 from pipeline.lib.warehouse import table_exists
+from pipeline.lib.wording import number
 from pipeline.orchestration.partitions import parse_quarter, partition_key, partition_tags, quarters_with_exports
 
 SEVERITY_ORDER = "CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END"
@@ -81,15 +83,17 @@ def summary(warehouse: str, outputs_dir: str, quarter: str, seconds: float, log:
                            f"ORDER BY {SEVERITY_ORDER}, source, file, sheet, row LIMIT 3", [quarter]).fetchall()
     finally:
         conn.close()
-    lines = [f"{quarter}: done in {seconds:.0f} s",
-             f"  figures: {figures} computed, {nulls} NULL" + (f" ({', '.join(null_ids)}{', …' if nulls > 6 else ''})" if nulls else ""),
-             "  findings: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("error", "warning", "info"))]
-    for severity, check_id, message in top:
+    shown_nulls = f" ({', '.join(null_ids)}{', …' if nulls > 6 else ''})" if nulls else ""
+    lines = [say("summary.done", quarter=quarter, seconds=number(round(seconds))),
+             say("summary.figures", figures=number(figures), nulls=number(nulls), null_ids=shown_nulls),
+             say("summary.findings", error=number(counts.get("error", 0)), warning=number(counts.get("warning", 0)),
+                 info=number(counts.get("info", 0)))]
+    for level, check_id, message in top:
         text = message if len(message) <= 150 else message[:149] + "…"
-        lines.append(f"    {severity:7} {check_id}: {text}")  # the message names its file, sheet and row
+        lines.append(say("summary.top_finding", severity=severity(level), check_id=check_id, message=text))  # names its place
     changes = history(warehouse, outputs_dir, quarter, latest_only=True).splitlines()[1:]
     lines += [f"  {line.strip()}" for line in changes] or []
-    lines.append(f"  annex:   {Path(outputs_dir) / quarter / ANNEX_NAME.format(quarter=quarter)}")
-    lines.append(f"  report:  {Path(outputs_dir) / quarter / DRAFT_NAME.format(quarter=quarter)} (draft, a comment on every figure)")
-    lines.append(f"  Dagster log: {log}")
+    lines.append(say("summary.annex", path=Path(outputs_dir) / quarter / ANNEX_NAME.format(quarter=quarter)))
+    lines.append(say("summary.report", path=Path(outputs_dir) / quarter / DRAFT_NAME.format(quarter=quarter)))
+    lines.append(say("summary.log", log=log))
     return "\n".join(lines)

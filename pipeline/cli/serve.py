@@ -19,6 +19,7 @@ from pathlib import Path
 from string import Template
 
 from pipeline.lib.lake import POSTGRES_ENV, postgres_problem, postgres_url
+from pipeline.lib.messages import say
 from pipeline.lib.provinces import warehouse_path
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "deploy" / "production"
@@ -45,7 +46,7 @@ def read_password(stream=None) -> str:
     stream = stream or sys.stdin
     password = getpass.getpass("Mật khẩu: ") if stream.isatty() else stream.readline().rstrip("\r\n")
     if len(password) < 8:
-        raise ServeError("the password must have at least 8 characters (read from standard input)")
+        raise ServeError(say("serve.short_password"))
     return password
 
 
@@ -54,7 +55,7 @@ def add_user(name: str, password: str, path: Path | None = None) -> Path:
     import bcrypt
 
     if not _USER.match(name):
-        raise ServeError(f"user name {name!r}: use 1 to 64 letters, digits, dots, hyphens, underscores or @")
+        raise ServeError(say("serve.bad_user_name", name=name))
     path = path or users_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,15 +67,14 @@ def add_user(name: str, password: str, path: Path | None = None) -> Path:
         partial.chmod(0o644)  # nginx's worker (another user) reads it; it holds hashes only
         partial.replace(path)
     except OSError as exc:
-        raise ServeError(f"cannot write the users file {path} (PIPELINE_PROXY_DIR): {exc.strerror or exc}") from None
+        raise ServeError(say("serve.cannot_write_users", path=path, reason=exc.strerror or exc)) from None
     return path
 
 
 def require_postgres() -> str:
     url = postgres_url()
     if url is None:
-        raise ServeError(f"{POSTGRES_ENV} is not set: the production profile keeps Dagster's storage and the "
-                         "warehouse's catalog on PostgreSQL (e.g. postgresql://pipeline:PASSWORD@127.0.0.1:5432/pipeline)")
+        raise ServeError(say("serve.no_postgres", variable=POSTGRES_ENV))
     problem = postgres_problem(url)
     if problem:
         raise ServeError(problem)
@@ -85,15 +85,13 @@ def require_instance() -> Path:
     """DAGSTER_HOME, holding the production profile's dagster.yaml (copied there when it has none)."""
     home = os.environ.get("DAGSTER_HOME")
     if not home:
-        raise ServeError(f"DAGSTER_HOME is not set: point it at a folder for the instance; {PROFILE_DIR / 'dagster.yaml'} "
-                         "is copied there")
+        raise ServeError(say("serve.no_dagster_home", profile=PROFILE_DIR / "dagster.yaml"))
     target = Path(home) / "dagster.yaml"
     if not target.exists():
         Path(home).mkdir(parents=True, exist_ok=True)
         shutil.copy(PROFILE_DIR / "dagster.yaml", target)
     elif "postgres" not in target.read_text(encoding="utf-8"):
-        raise ServeError(f"{target} is not the production profile's (its storage is not PostgreSQL): use "
-                         f"{PROFILE_DIR / 'dagster.yaml'}")
+        raise ServeError(say("serve.not_production", target=target, profile=PROFILE_DIR / "dagster.yaml"))
     return Path(home)
 
 
@@ -105,7 +103,7 @@ def certificate(folder: Path) -> tuple[Path, Path]:
                                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
                                "-keyout", str(key), "-out", str(cert)], capture_output=True, text=True)
         if done.returncode != 0:
-            raise ServeError(f"openssl could not make the proxy's certificate: {done.stderr.strip().splitlines()[-1:]}")
+            raise ServeError(say("serve.no_certificate", reason=" ".join(done.stderr.strip().splitlines()[-1:])))
         key.chmod(0o600)
     return cert, key
 
@@ -118,7 +116,7 @@ def render_proxy(listen: str, port: int, webserver: str, folder: Path | None = N
     cert, key = certificate(folder)
     users = folder / USERS_FILE
     if not users.exists() or not users.read_text(encoding="utf-8").strip():
-        raise ServeError(f"no user can log in yet: add one with `python -m pipeline users add NAME` ({users})")
+        raise ServeError(say("serve.no_user", users=users))
     text = Template((PROFILE_DIR / "nginx.conf.template").read_text(encoding="utf-8")).safe_substitute(
         proxy_dir=folder, listen_address=listen, listen_port=port, certificate=cert, certificate_key=key,
         users_file=users, webserver=webserver, user_line="user root root;" if os.geteuid() == 0 else "")
@@ -130,7 +128,7 @@ def render_proxy(listen: str, port: int, webserver: str, folder: Path | None = N
 def nginx_binary() -> str:
     found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
     if not found:
-        raise ServeError("nginx is not installed: apt-get install nginx-light (the login in front of the UI)")
+        raise ServeError(say("serve.no_nginx"))
     return found
 
 
@@ -152,7 +150,7 @@ def service_environment(listen: str, port: int, webserver_port: int) -> dict[str
     folder = proxy_dir()
     for host, number, what in ((listen, port, "--port"), ("127.0.0.1", webserver_port, "--webserver-port")):
         if not port_free(host, number):
-            raise ServeError(f"{host}:{number} ({what}) is taken by another program: choose another port")
+            raise ServeError(say("serve.port_taken", host=host, port=number, option=what))
     render_proxy(listen, port, f"127.0.0.1:{webserver_port}", folder)
     service_dir = folder / "services"
     service_dir.mkdir(parents=True, exist_ok=True)
@@ -165,7 +163,7 @@ def service_environment(listen: str, port: int, webserver_port: int) -> dict[str
 def serve(listen: str, port: int, webserver_port: int) -> int:
     """Start the three services under supervisord, in the foreground, until it is stopped."""
     env = service_environment(listen, port, webserver_port)
-    print(f"the UI: https://{listen}:{port}/ (login: the users of {users_file()}); the webserver listens on "
-          f"127.0.0.1:{webserver_port} only; logs in {env['PIPELINE_SERVICE_DIR']}", flush=True)
+    print(say("serve.started", listen=listen, port=port, users=users_file(), webserver_port=webserver_port,
+              logs=env["PIPELINE_SERVICE_DIR"]), flush=True)
     supervisord = Path(sys.executable).with_name("supervisord")
     return subprocess.call([str(supervisord), "-c", str(PROFILE_DIR / "supervisord.conf")], env=env)

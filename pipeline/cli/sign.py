@@ -19,9 +19,11 @@ import duckdb
 
 from pipeline.lib import lake
 from pipeline.lib.archive import READ_ONLY
+from pipeline.lib.messages import say
 from pipeline.lib.reader import sha256_of
 from pipeline.lib.signoff import signed_words
 from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME
+from pipeline.lib.wording import number
 from pipeline.orchestration.partitions import parse_quarter
 
 
@@ -36,12 +38,11 @@ def published(warehouse: str, quarter: str) -> list[dict]:
     except ValueError as exc:
         raise SignError(str(exc)) from None
     if not lake.exists(warehouse):
-        raise SignError(f"{quarter} was never materialized: there is no versioned warehouse beside {warehouse} yet")
+        raise SignError(say("sign.no_lake", quarter=quarter, warehouse=warehouse))
     with lake.reading(warehouse) as conn:
         versions = lake.published_versions(conn, quarter)
     if not versions:
-        raise SignError(f"{quarter} was never materialized (no published version in {lake.location(warehouse)}); "
-                        f"run `python -m pipeline run {quarter}` first")
+        raise SignError(say("sign.never_materialized", quarter=quarter, lake=lake.location(warehouse)))
     return versions
 
 
@@ -53,15 +54,14 @@ def error_findings(warehouse: str, quarter: str, snapshot: int) -> int:
 def sign(warehouse: str, outputs_dir: str, quarter: str, by: str, note: str | None, accept_errors: bool) -> str:
     """Sign the quarter's latest version; the lines to print."""
     if not by.strip():
-        raise SignError("--by needs the name of the person who signs")
+        raise SignError(say("sign.needs_by"))
     version = published(warehouse, quarter)[-1]
     current = lake.signoff_of(warehouse, quarter)
     if current and current["version"] == version["version"]:
-        raise SignError(f"{quarter} is already signed: {signed_words(current)}")
+        raise SignError(say("sign.already_signed", quarter=quarter, signed=signed_words(current)))
     errors = error_findings(warehouse, quarter, version["snapshot_id"])
     if errors and not accept_errors:
-        raise SignError(f"version {version['version']} of {quarter} has {errors} ERROR finding(s) "
-                        f"(python -m pipeline history {quarter}); to sign over them, add --accept-errors (it is recorded)")
+        raise SignError(say("sign.has_errors", version=version["version"], quarter=quarter, errors=number(errors)))
     folder = Path(outputs_dir) / quarter
     kept = folder / "signed" / f"v{version['version']}"
     files = {}
@@ -69,8 +69,8 @@ def sign(warehouse: str, outputs_dir: str, quarter: str, by: str, note: str | No
         path = folder / name.format(quarter=quarter)
         expected = version[f"{kind}_sha256"]
         if not path.is_file() or sha256_of(path) != expected:
-            raise SignError(f"{path} is not the {kind} made from version {version['version']} of {quarter} "
-                            f"({'missing' if not path.is_file() else 'its sha256 differs'}): re-run the quarter, then sign")
+            raise SignError(say("sign.other_file" if path.is_file() else "sign.missing_file", path=path,
+                                kind=say(f"sign.kind_{kind}"), version=version["version"], quarter=quarter))
         files[kind] = path
     kept.mkdir(parents=True, exist_ok=True)
     signoff = {"quarter": quarter, "version": version["version"], "snapshot_id": version["snapshot_id"],
@@ -89,11 +89,10 @@ def sign(warehouse: str, outputs_dir: str, quarter: str, by: str, note: str | No
         lake.record_signoff(conn, warehouse, signoff)
     finally:
         conn.close()
-    lines = [f"{quarter}: {signed_words(signoff)}" + (f" ({note})" if note else ""),
-             f"  annex: {signoff['annex_file']}  sha256 {signoff['annex_sha256']}",
-             f"  draft: {signoff['draft_file']}  sha256 {signoff['draft_sha256']}"]
+    lines = [say("sign.signed", quarter=quarter, signed=signed_words(signoff), note=say("sign.note", note=note) if note else ""),
+             say("sign.annex", path=signoff["annex_file"], sha256=signoff["annex_sha256"]),
+             say("sign.draft", path=signoff["draft_file"], sha256=signoff["draft_sha256"])]
     if signoff["accepted_errors"]:
-        lines.append(f"  signed over {errors} ERROR finding(s) (--accept-errors, recorded)")
-    lines.append(f"  {quarter} is now locked: runs, the sensor and the schedule leave it as signed "
-                 f"(to amend: python -m pipeline run {quarter} --amend \"REASON\")")
+        lines.append(say("sign.over_errors", errors=number(errors)))
+    lines.append(say("sign.locked", quarter=quarter))
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from typing import TextIO
 import duckdb
 
 from pipeline.lib import lake
+from pipeline.lib.messages import say
 
 READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 BATCH = 10_000
@@ -35,13 +36,12 @@ def reading_statements(query: str) -> list:
     try:
         statements = duckdb.extract_statements(query)
     except duckdb.Error as exc:
-        raise SqlError(f"the query does not parse: {_reason(exc)}") from None
+        raise SqlError(say("sql.does_not_parse", reason=_reason(exc))) from None
     if not statements:
-        raise SqlError("the query is empty")
+        raise SqlError(say("sql.empty"))
     for statement in statements:
         if statement.type not in READING:
-            raise SqlError(f"refused: `sql` only reads (SELECT); a {statement.type.name} statement would change "
-                           "something, and the warehouse is read-only here")
+            raise SqlError(say("sql.refused", statement=statement.type.name))
     return statements
 
 
@@ -60,7 +60,7 @@ def run_query(warehouse: str, query: str, out: TextIO, quarter: str | None = Non
             try:
                 cursor = conn.execute(statement)
             except duckdb.Error as exc:
-                raise SqlError(f"the query failed: {_reason(exc)}") from None
+                raise SqlError(say("sql.failed", reason=_reason(exc))) from None
         writer = csv.writer(out)
         writer.writerow([d[0] for d in cursor.description])
         while rows := cursor.fetchmany(BATCH):
@@ -73,11 +73,10 @@ def run_query(warehouse: str, query: str, out: TextIO, quarter: str | None = Non
 def interactive(warehouse: str, quarter: str | None, version: str | None) -> int:
     """A read-only shell: each statement ended by `;` (the last one by the end of the input), its result as CSV."""
     conn = _connect(warehouse, quarter, version)
-    where = f"version {version} of {quarter}" if version else "the latest version of every quarter"
-    print(f"read-only SQL on {lake.location(warehouse)} ({where}); tables: "
-          + ", ".join(t for (t,) in conn.execute("SELECT table_name FROM information_schema.tables "
-                                                 "WHERE table_catalog = 'lake' ORDER BY 1").fetchall())
-          + ". End with Ctrl-D.", file=sys.stderr)
+    where = say("sql.shell_version", version=version, quarter=quarter) if version else say("sql.shell_latest")
+    tables = ", ".join(t for (t,) in conn.execute("SELECT table_name FROM information_schema.tables "
+                                                  "WHERE table_catalog = 'lake' ORDER BY 1").fetchall())
+    print(say("sql.shell", lake=lake.location(warehouse), where=where, tables=tables), file=sys.stderr)
     pending = ""
     try:
         while True:
@@ -90,7 +89,7 @@ def interactive(warehouse: str, quarter: str | None, version: str | None) -> int
                 try:
                     run_query(warehouse, pending, sys.stdout, conn=conn)
                 except SqlError as exc:
-                    print(f"error: {exc}", file=sys.stderr)
+                    print(say("sql.shell_error", reason=exc), file=sys.stderr)
                 pending = ""
             if line is None:
                 return 0

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.lib.messages import say
+from pipeline.lib.wording import number
+
 NEWER_DUCKDB = "duckdb>=2.0,<2.1"
 COPY = """
 import json, sys
@@ -53,25 +56,25 @@ def newer_duckdb_python(folder: Path) -> Path:
         for step in steps:
             done = subprocess.run(step, capture_output=True, text=True)
             if done.returncode:
-                raise UpgradeError(f"could not prepare DuckDB 2.0 to read the old warehouse ({' '.join(step[2:4])}): "
-                                   f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+                raise UpgradeError(say("upgrade.cannot_prepare", step=" ".join(step[2:4]),
+                                       reason=" ".join((done.stderr or done.stdout).strip().splitlines()[-1:])))
     return python
 
 
 def upgrade(warehouse: Path) -> str:
     """Rewrite `warehouse` for this pipeline's DuckDB; the lines to print."""
     if not warehouse.is_file():
-        raise UpgradeError(f"no warehouse at {warehouse} (WAREHOUSE_PATH)")
+        raise UpgradeError(say("upgrade.no_warehouse", warehouse=warehouse))
     if not written_by_newer_duckdb(warehouse):
-        return f"{warehouse} is already readable by DuckDB {duckdb.__version__}: nothing to upgrade"
+        return say("upgrade.nothing_to_do", warehouse=warehouse, duckdb=duckdb.__version__)
     python = newer_duckdb_python(warehouse.parent / ".upgrade-duckdb")
     new = warehouse.with_name(f".{warehouse.name}.upgrading")
     new.unlink(missing_ok=True)
     done = subprocess.run([str(python), "-c", COPY, str(warehouse), str(new)], capture_output=True, text=True)
     if done.returncode:
         new.unlink(missing_ok=True)
-        raise UpgradeError(f"could not copy {warehouse} (is a run or a notebook holding it?): "
-                           f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+        raise UpgradeError(say("upgrade.cannot_copy", warehouse=warehouse,
+                               reason=done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode))
     counts = json.loads(done.stdout.strip().splitlines()[-1])
     conn = duckdb.connect(str(new), read_only=True)
     try:
@@ -80,9 +83,9 @@ def upgrade(warehouse: Path) -> str:
         conn.close()
     if copied != counts:
         new.unlink(missing_ok=True)
-        raise UpgradeError(f"the copy of {warehouse} does not hold the same rows; the warehouse was left as it was")
+        raise UpgradeError(say("upgrade.rows_differ", warehouse=warehouse))
     kept = warehouse.with_name(f"{warehouse.name}.before-upgrade")
     os.replace(warehouse, kept)
     os.replace(new, warehouse)
-    return (f"{warehouse} upgraded for DuckDB {duckdb.__version__}: {len(counts)} tables, {sum(counts.values()):,} rows, "
-            f"each table's rows counted on both sides; the old file is kept as {kept}")
+    return say("upgrade.upgraded", warehouse=warehouse, duckdb=duckdb.__version__, tables=len(counts),
+               rows=number(sum(counts.values())), kept=kept)

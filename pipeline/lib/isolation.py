@@ -35,6 +35,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from pipeline.lib.messages import say
 from pipeline.lib.reader import FileResult, read_file, rejected_result
 from pipeline.lib.tablespecs import TableSpec
 from pipeline.lib.wording import number, size
@@ -60,9 +61,9 @@ def parse_size(text: str, variable: str) -> int:
     try:
         value = float(number) * _UNITS[unit]
     except (ValueError, KeyError):
-        raise LimitsError(f"{variable}={text!r} is not a size (examples: 4GB, 512MB)") from None
+        raise LimitsError(say("setting.not_a_size", variable=variable, text=text)) from None
     if value < 64 * 1024**2:
-        raise LimitsError(f"{variable}={text!r} is below 64MB: no export could be read")
+        raise LimitsError(say("setting.size_too_small", variable=variable, text=text))
     return int(value)
 
 
@@ -79,12 +80,12 @@ class ReaderLimits:
             timeout = float(environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT)
             assert timeout > 0
         except (ValueError, AssertionError):
-            raise LimitsError(f"{TIMEOUT_ENV}={environ.get(TIMEOUT_ENV)!r} is not a positive number of seconds") from None
+            raise LimitsError(say("setting.not_seconds", variable=TIMEOUT_ENV, text=environ.get(TIMEOUT_ENV))) from None
         try:
             processes = int(environ.get(PROCESSES_ENV) or min(2, os.cpu_count() or 1))
             assert processes >= 1
         except (ValueError, AssertionError):
-            raise LimitsError(f"{PROCESSES_ENV}={environ.get(PROCESSES_ENV)!r} is not a positive whole number") from None
+            raise LimitsError(say("setting.not_whole", variable=PROCESSES_ENV, text=environ.get(PROCESSES_ENV))) from None
         return cls(memory, timeout, processes)
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.lib.messages import say
 from pipeline.lib.provinces import province_of_warehouse
 
 LAKE = "lake"
@@ -85,10 +86,10 @@ def extension_file(name: str) -> Path:
     """The extension's binary for this DuckDB, as its package installed it."""
     spec = importlib.util.find_spec(EXTENSIONS[name])
     if spec is None or not spec.submodule_search_locations:
-        raise LakeError(f"the DuckDB extension package {EXTENSIONS[name]} is not installed (pip install -e .)")
+        raise LakeError(say("lake.extension_missing", package=EXTENSIONS[name]))
     path = Path(spec.submodule_search_locations[0]) / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if not path.is_file():
-        raise LakeError(f"{path} is missing: the extension package does not match DuckDB {duckdb.__version__}")
+        raise LakeError(say("lake.extension_mismatch", path=path, duckdb=duckdb.__version__))
     return path
 
 
@@ -118,12 +119,12 @@ def catalog_problem(exc: Exception, url: str) -> str:
     text = str(exc).replace(url, redacted(url))
     where = f"{POSTGRES_ENV}={redacted(url)}"
     if "password authentication failed" in text or "no password supplied" in text:
-        return f"PostgreSQL refused the user or password in {where}: fix the URL's credentials"
+        return say("lake.refused_credentials", where=where)
     if "does not exist" in text and "database" in text:
-        return f"the database named in {where} does not exist on the server: create it (createdb) or fix the URL"
+        return say("lake.no_database", where=where)
     if "Connection refused" in text or "could not connect" in text or "Unable to connect" in text or "timeout" in text:
-        return f"cannot reach PostgreSQL at {where}: is the server running and listening there?"
-    return f"the lake's catalog on PostgreSQL ({where}) cannot be opened: {redacted(text.splitlines()[0])}"
+        return say("lake.unreachable", where=where)
+    return say("lake.catalog_unusable", where=where, reason=redacted(text.splitlines()[0]))
 
 
 def postgres_problem(url: str) -> str | None:
@@ -396,17 +397,17 @@ def resolve_version(warehouse: str | Path, quarter: str, wanted: str) -> dict:
         signoff = current_signoff(conn, quarter)
     if wanted == "signed":
         if signoff is None:
-            raise LakeError(f"{quarter} has no signed version (python -m pipeline sign {quarter} --by NAME)")
+            raise LakeError(say("version.none_signed", quarter=quarter))
         number = signoff["version"]
     else:
         try:
             number = int(wanted)
         except ValueError:
-            raise LakeError(f"--version {wanted!r} is not a version number or `signed`") from None
+            raise LakeError(say("version.not_a_version", wanted=wanted)) from None
     found = next((v for v in versions if v["version"] == number), None)
     if found is None:
-        listed = ", ".join(str(v["version"]) for v in versions) or "none"
-        raise LakeError(f"{quarter} has no published version {number} (published versions: {listed})")
+        listed = ", ".join(str(v["version"]) for v in versions) or say("version.none_published")
+        raise LakeError(say("version.not_published", quarter=quarter, version=number, listed=listed))
     if signoff is not None and signoff["version"] == number:
         found = {**found, "snapshot_id": signoff["snapshot_id"], "signoff": signoff}
     return found

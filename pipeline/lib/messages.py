@@ -29,7 +29,7 @@ def _flat(table: dict, prefix: str = ""):
             yield f"{prefix}{key}", value
 
 
-def say(key: str, **values) -> str:
+def say(key: str, /, **values) -> str:
     """The message `key` with its names filled in."""
     return catalog()[key].format(**values)
 

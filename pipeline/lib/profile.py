@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.lib.messages import say
 from pipeline.lib.provinces import DEFAULT_NAME, PACKAGED_PROFILES, PROFILE_ENV, ProvinceError, default_province, profile_file
 from pipeline.orchestration.partitions import quarter_window
 
@@ -47,22 +48,22 @@ def load_profile(path: Path | None = None) -> list[Organization]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ProfileError(f"cannot read the organization profile {path} ({PROFILE_ENV}): {exc.strerror or exc}") from None
+        raise ProfileError(say("profile.unreadable", path=path, variable=PROFILE_ENV, reason=exc.strerror or exc)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"the organization profile {path} is not valid TOML: {exc}") from None
+        raise ProfileError(say("profile.not_toml", path=path, reason=exc)) from None
     periods = []
     for n, entry in enumerate(data.get("period", []), start=1):
         missing = [f for f in ("valid_from", *FIELDS) if f not in entry]
         if missing or not isinstance(entry["valid_from"], dt.date):
-            raise ProfileError(f"{path}, period {n}: " + (f"missing {', '.join(missing)}" if missing
-                                                           else "valid_from must be a date (2025-07-01)"))
+            raise ProfileError(say("profile.period_missing", path=path, n=n, fields=", ".join(missing)) if missing
+                               else say("profile.period_not_a_date", path=path, n=n))
         titles = entry["signer_title"]
         periods.append(Organization(entry["valid_from"], entry["governing_body"], entry["department"],
                                     entry["department_name"], entry["place"],
                                     tuple([titles] if isinstance(titles, str) else titles), tuple(entry["recipients"]),
                                     str(entry.get("report_symbol", DEFAULT_REPORT_SYMBOL))))
     if not periods:
-        raise ProfileError(f"the organization profile {path} has no [[period]]")
+        raise ProfileError(say("profile.no_period", path=path))
     return sorted(periods, key=lambda p: p.valid_from)
 
 
@@ -71,5 +72,5 @@ def organization_for(quarter: str, path: Path | None = None) -> Organization:
     last_day = quarter_window(quarter)[1]
     valid = [p for p in load_profile(path) if p.valid_from <= last_day]
     if not valid:
-        raise ProfileError(f"the organization profile {path or profile_path()} has no period in force on {last_day:%d/%m/%Y} ({quarter})")
+        raise ProfileError(say("profile.none_in_force", path=path or profile_path(), day=last_day, quarter=quarter))
     return valid[-1]

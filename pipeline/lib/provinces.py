@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.lib.messages import say
+
 PACKAGED_PROFILES = Path(__file__).resolve().parents[1] / "profile"
 PROFILE_ENV = "ORGANIZATION_PROFILE"
 DEFAULT_ENV = "DEFAULT_PROVINCE"
@@ -50,12 +52,11 @@ def profiles() -> dict[str, Path]:
     if setting.suffix == ".toml" or setting.is_file():
         return {os.environ.get(DEFAULT_ENV) or DEFAULT_NAME: setting}
     if not setting.is_dir():
-        raise ProvinceError(f"{PROFILE_ENV}={setting} is neither a profile file (.toml) nor a folder of profiles")
+        raise ProvinceError(say("profile.neither_file_nor_folder", variable=PROFILE_ENV, setting=setting))
     found = {p.stem: p for p in sorted(setting.glob("*.toml"))}
     bad = [name for name in found if not _NAME.match(name)]
     if bad:
-        raise ProvinceError(f"profile {found[bad[0]]}: a province's name is lower-case letters, digits and hyphens "
-                            "(rename the file, e.g. ben-tre.toml)")
+        raise ProvinceError(say("profile.bad_name", path=found[bad[0]]))
     return found
 
 
@@ -69,8 +70,8 @@ def province_names() -> list[str]:
 def profile_file(province: str) -> Path:
     found = profiles()
     if province not in found:
-        raise ProvinceError(f"no profile for province {province!r}: add {profile_setting() / (province + '.toml')} "
-                            f"(configured: {', '.join(sorted(found)) or 'none'})")
+        raise ProvinceError(say("profile.no_province", province=province, path=profile_setting() / (province + ".toml"),
+                                configured=", ".join(sorted(found)) or say("profile.none_configured")))
     return found[province]
 
 
@@ -135,5 +136,4 @@ def province_of_warehouse(warehouse: str | Path) -> str:
 
 
 def unknown_folder_message(folder: Path) -> str:
-    return (f"{folder} holds quarter folders but {folder.name!r} is not a province (no profile "
-            f"{profile_setting() / (folder.name + '.toml')}): add its profile, or move its exports")
+    return say("profile.not_a_province", folder=folder, name=folder.name, path=profile_setting() / (folder.name + ".toml"))

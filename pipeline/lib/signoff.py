@@ -14,21 +14,19 @@ from functools import lru_cache
 import dagster as dg
 
 from pipeline.lib.lake import signoff_of
+from pipeline.lib.messages import say
 from pipeline.orchestration.partitions import partition_of
 
 AMEND_TAG = "amend_reason"
 
 
 def signed_words(signoff: dict) -> str:
-    return (f"version {signoff['version']} of {signoff['quarter']} was signed by {signoff['signed_by']} on "
-            f"{signoff['signed_at']:%Y-%m-%d %H:%M}")
+    return say("signoff.words", version=signoff["version"], quarter=signoff["quarter"], signed_by=signoff["signed_by"],
+               signed_at=signoff["signed_at"])
 
 
 def lock_message(signoff: dict) -> str:
-    quarter = signoff["quarter"]
-    return (f"{quarter} is signed: {signed_words(signoff)}. A signed quarter is locked: nothing was read or written. "
-            f"To amend it, run `python -m pipeline run {quarter} --amend \"REASON\"` (or launch it in the UI with "
-            f"the run tag {AMEND_TAG}=REASON); the amendment becomes a new version, signed only when it is signed again.")
+    return say("signoff.locked", quarter=signoff["quarter"], signed=signed_words(signoff), tag=AMEND_TAG)
 
 
 @lru_cache(maxsize=64)

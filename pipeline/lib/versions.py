@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.lib.messages import say
 from pipeline.lib.warehouse import ensure_table, table_exists
 
 VERSIONS_TABLE = "versions"
@@ -77,15 +78,20 @@ def change_share() -> float:
         share = float(raw)
         assert share > 0
     except (ValueError, AssertionError):
-        raise ValueError(f"{CHANGE_SHARE_ENV}={raw!r} is not a positive share (0.5 means 50%)") from None
+        raise ValueError(say("setting.not_a_share", variable=CHANGE_SHARE_ENV, text=raw)) from None
     return share
 
 
 def shown_value(value) -> str:
-    """A figure as a change line shows it: NULL, a whole count, or a rate to two decimals."""
+    """A figure as a change line shows it, written the Vietnamese way: NULL, a whole count (80.500), or a rate to two
+    decimals (73,85)."""
     if value is None or value != value:
         return "NULL"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return shown.translate(VIETNAMESE_SEPARATORS)
+
+
+VIETNAMESE_SEPARATORS = str.maketrans(",.", ".,")
 
 
 def figure_changes(conn, quarter: str, version: int, share: float) -> pd.DataFrame:

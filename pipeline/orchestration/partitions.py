@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from pipeline.lib.messages import say
 from pipeline.lib.provinces import default_province, place, profiles, province_names
 
 FIRST_QUARTER = "2019-Q1"
@@ -31,7 +32,7 @@ _KEY = re.compile(r"^(\d{4})-Q([1-4])$")
 def parse_quarter(key: str) -> tuple[int, int]:
     match = _KEY.match(key)
     if not match:
-        raise ValueError(f"not a quarter key (YYYY-Qn, e.g. 2020-Q2): {key!r}")
+        raise ValueError(say("quarter.not_a_key", key=key))
     return int(match[1]), int(match[2])
 
 

@@ -11,6 +11,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from pipeline.lib.messages import say
 from pipeline.lib.provinces import (
     Place,
     default_province,
@@ -20,6 +21,7 @@ from pipeline.lib.provinces import (
     quarter_label,
     warehouse_path,
 )
+from pipeline.lib.wording import number
 
 WRITER_POOL = "duckdb_warehouse"  # one writing process per DuckDB file: the pool has size 1
 
@@ -44,8 +46,8 @@ class PipelinePaths(dg.ConfigurableResource):
         never replace a quarter's published figures with NULLs."""
         problem = exports_problem(self.place(province).raw_dir, quarter)
         if problem:
-            raise dg.Failure(description=f"{problem}; nothing was read or written: the published figures, findings "
-                             f"and annex of {quarter_label(province, quarter)} are unchanged", allow_retries=False)
+            raise dg.Failure(description=say("warehouse.unchanged", problem=problem, label=quarter_label(province, quarter)),
+                             allow_retries=False)
         return self.quarter_dir(province, quarter)
 
     def outputs_for(self, province: str, quarter: str) -> Path:
@@ -58,12 +60,12 @@ def exports_problem(raw_dir: Path, quarter: str) -> str | None:
     """Why the quarter cannot be read from the landing zone (missing, not mounted, empty), or None."""
     folder = raw_dir / quarter
     if not raw_dir.is_dir():
-        return f"the landing zone {raw_dir} (RAW_DIR) does not exist or is not mounted"
+        return say("warehouse.no_landing_zone", raw_dir=raw_dir)
     if not folder.is_dir():
-        present = ", ".join(p.name for p in sorted(raw_dir.iterdir()) if p.is_dir()) or "none"
-        return f"{folder} does not exist (quarter folders under {raw_dir}: {present})"
+        present = ", ".join(p.name for p in sorted(raw_dir.iterdir()) if p.is_dir()) or say("warehouse.no_folders")
+        return say("warehouse.no_quarter_folder", folder=folder, raw_dir=raw_dir, present=present)
     if not any(p.is_file() for p in folder.rglob("*")):
-        return f"{folder} holds no file"
+        return say("warehouse.empty_quarter", folder=folder)
     return None
 
 
@@ -94,22 +96,20 @@ class WarehouseResource(DuckDBResource):
         try:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise dg.Failure(description=f"cannot create the warehouse folder {Path(database).parent} "
-                             f"(WAREHOUSE_PATH={self.database}): {exc.strerror or exc}", allow_retries=False) from None
+            raise dg.Failure(description=say("warehouse.cannot_create_folder", folder=Path(database).parent,
+                                             path=self.database, reason=exc.strerror or exc), allow_retries=False) from None
         while True:
             try:
                 conn = duckdb.connect(database, read_only=False, config=dict(self.connection_config))
                 break
             except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException) as exc:
                 if "lock" not in str(exc).lower():
-                    raise dg.Failure(description=f"cannot open the warehouse {database} (WAREHOUSE_PATH): "
-                                     f"{warehouse_problem(exc)}", allow_retries=False) from None
+                    raise dg.Failure(description=say("warehouse.cannot_open", warehouse=database,
+                                                     reason=warehouse_problem(exc)), allow_retries=False) from None
                 if time.monotonic() + delay > deadline:
-                    raise dg.Failure(
-                        description=f"the warehouse {database} stayed locked by another process for "
-                        f"{self.lock_timeout_seconds:.0f} s ({exc}). Close the other connection (a notebook? "
-                        "another run?) and re-run the quarter.") from None
-                log.warning(f"warehouse {database} is locked by another process; retrying in {delay:.0f} s ({exc})")
+                    raise dg.Failure(description=say("warehouse.stayed_locked", warehouse=database,
+                                                     seconds=number(round(self.lock_timeout_seconds)), reason=exc)) from None
+                log.warning(say("warehouse.locked_retrying", warehouse=database, seconds=number(round(delay)), reason=exc))
                 time.sleep(delay)
                 delay = min(delay * 2, 15)
         try:
@@ -122,23 +122,22 @@ def warehouse_problem(exc: Exception) -> str:
     """DuckDB's reason, in the words a data team needs."""
     text = str(exc)
     if "not a valid DuckDB database file" in text:
-        return "the file is not a DuckDB database (another program's file? point WAREHOUSE_PATH elsewhere)"
+        return say("warehouse.not_duckdb")
     if "newer version of DuckDB" in text:
-        return ("the file was written by a newer DuckDB (the pipeline before the versioned warehouse ran on DuckDB 2.0); "
-                "upgrade it once, every table and version kept: python -m pipeline upgrade-warehouse")
+        return say("warehouse.newer_duckdb")
     if "Permission denied" in text or "Read-only file system" in text:
-        return "no permission to write there (a read-only folder? choose a writable WAREHOUSE_PATH)"
+        return say("warehouse.no_permission")
     return text.removeprefix("IO Error: ")
 
 
 def open_for_reading(warehouse: str, error: type[Exception]) -> duckdb.DuckDBPyConnection:
     """The warehouse opened read-only (explain, history), or `error` with a plain reason."""
     if not Path(warehouse).is_file():
-        raise error(f"no warehouse at {warehouse} (set WAREHOUSE_PATH, or materialize a quarter first)")
+        raise error(say("warehouse.missing", warehouse=warehouse))
     try:
         return duckdb.connect(warehouse, read_only=True)
     except duckdb.Error as exc:
-        raise error(f"cannot open the warehouse {warehouse} (WAREHOUSE_PATH): {warehouse_problem(exc)}") from None
+        raise error(say("warehouse.cannot_open", warehouse=warehouse, reason=warehouse_problem(exc))) from None
 
 
 def resources_from_env() -> dict:

@@ -30,6 +30,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipeline.lib import lake
 from pipeline.lib.lake import signoff_of
+from pipeline.lib.messages import say
 from pipeline.lib.provinces import default_province, province_names, quarter_label, unknown_folder_message
 from pipeline.lib.reader import is_ignored_name, sha256_of
 from pipeline.lib.signoff import signed_words
@@ -71,14 +72,12 @@ def quarterly_report_schedule(context: dg.ScheduleEvaluationContext, duckdb: Duc
     when = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE))
     quarter = previous_quarter(quarter_of(when.date()))
     if not _known(quarter):
-        return dg.SkipReason(f"{quarter} is not a partition of the loaded code location yet; the new-export "
-                             "sensor reloads it and then requests the quarter's run")
+        return dg.SkipReason(say("schedule.not_loaded", quarter=quarter))
     requests, skipped = [], []
     for province in province_names():
         signoff = signoff_of(duckdb.database_for(province), quarter)
         if signoff:
-            skipped.append(f"{quarter_label(province, quarter)} is signed ({signed_words(signoff)}): a signed quarter is not "
-                           "re-materialized")
+            skipped.append(say("schedule.signed", label=quarter_label(province, quarter), signed=signed_words(signoff)))
             continue
         requests.append(dg.RunRequest(partition_key=partition_key(province, quarter),
                                       run_key=f"schedule:{province}:{quarter}:{when:%Y%m%d}"))
@@ -150,8 +149,8 @@ def raw_exports_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths
     not_begun = [q for q in unknown if parse_quarter(q) > parse_quarter(quarter_of(province_today()))]
     reasons = ([message] if message else []) + locked + strays
     if not_begun:
-        reasons.append(f"exports for {', '.join(not_begun)}: that quarter has not begun, so it is not a partition")
-    return dg.SkipReason("; ".join(reasons) or "no new or changed export")
+        reasons.append(say("schedule.not_begun", quarters=", ".join(not_begun)))
+    return dg.SkipReason("; ".join(reasons) or say("schedule.nothing_new"))
 
 
 def _signed_and_changed(signoff: dict, folder: Path, warehouse: str) -> str:
@@ -162,11 +161,10 @@ def _signed_and_changed(signoff: dict, folder: Path, warehouse: str) -> str:
     now = {p.relative_to(folder).as_posix(): sha256_of(p) for p in sorted(folder.rglob("*"))
            if p.is_file() and not any(is_ignored_name(part) for part in p.relative_to(folder).parts)}
     signed = {p: s for p, s in signed.items() if not any(is_ignored_name(part) for part in Path(p).parts)}
-    changes = [f"{path} ({'added' if path not in signed else 'removed' if path not in now else 'replaced'})"
-               for path in sorted(set(signed) | set(now)) if signed.get(path) != now.get(path)]
-    return (f"{quarter} is signed ({signed_words(signoff)}), so it was not re-materialized although its exports changed: "
-            f"{', '.join(changes) or 'the files are as signed again'}. To amend it: python -m pipeline run {quarter} "
-            f"--amend \"REASON\"")
+    changes = [say(f"schedule.file_{'added' if path not in signed else 'removed' if path not in now else 'replaced'}",
+                   path=path) for path in sorted(set(signed) | set(now)) if signed.get(path) != now.get(path)]
+    return say("schedule.signed_and_changed", quarter=quarter, signed=signed_words(signoff),
+               changes=", ".join(changes) or say("schedule.as_signed"))
 
 
 def _reload_if_partitions_are_stale(seen: dict, raw_dirs: list[Path]) -> str | None:
