@@ -77,6 +77,43 @@ def test_a_bad_argument_is_one_clear_line(env, monkeypatch, capsys, args, fragme
     _one_clear_line(_in_process(env, monkeypatch, capsys, *args), fragment)
 
 
+COMMANDS = ["sample", "run", "backfill", "explain", "history", "sign", "sql", "check", "upgrade-warehouse",
+            "latest-quarter", "users", "serve", "release-stale-runs"]
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS), ["users", "add"]])
+def test_every_help_is_worded_in_vietnamese(command, capsys):
+    from pipeline.__main__ import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert stopped.value.code == 0 and out.startswith("cách dùng: python -m pipeline")
+    assert "in hướng dẫn này rồi thoát" in out and "tùy chọn:" in out
+    for english in ("usage:", "options:", "positional arguments", "show this help", "default:"):
+        assert english not in out, english
+    if not command:
+        assert all(name in out for name in COMMANDS)
+
+
+@pytest.mark.parametrize("args, refusal", [
+    (["sign", "2020-Q2"], "lỗi: thiếu tham số bắt buộc: --by"),
+    (["sign", "2020-Q2", "--by"], "lỗi: tham số --by: cần một giá trị"),
+    (["serve", "--port", "x"], "lỗi: tham số --port: giá trị không hợp lệ: 'x'"),
+    (["nope"], "lỗi: tham số LỆNH: lựa chọn không hợp lệ: 'nope' (chọn một trong: 'sample', 'run', "),
+    (["run", "2020-Q2", "extra"], "lỗi: không hiểu các tham số: extra"),
+    (["history", "2020-Q2", "--diff", "1"], "lỗi: tham số --diff: cần 2 giá trị"),
+    ([], "lỗi: thiếu tham số bắt buộc: LỆNH"),
+])
+def test_a_command_line_argparse_cannot_read_is_refused_in_vietnamese_after_the_usage(args, refusal, capsys):
+    from pipeline.__main__ import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.code == 2 and err[0].startswith("cách dùng: python -m pipeline") and err[-1].startswith(refusal)
+
+
 def test_a_bad_argument_is_one_clear_line_from_the_real_command(env):
     _one_clear_line(_pipeline(env, "explain", "2020-Q9", "ca.active"), "không phải mã quý")
 

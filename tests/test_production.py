@@ -280,7 +280,7 @@ def test_the_commands_take_the_province(production, backfill):
     assert float(shown.stdout.splitlines()[1]) == truth_of(production, "ben-tre", "2020-Q2")["mail.mailboxes"]
     explained = pipeline_command(["explain", "2020-Q2", "mail.mailboxes", "--province", "ben-tre", "--version", "1"], env)
     assert explained.returncode == 0, explained.stderr
-    assert "rows per file" in explained.stdout  # its files are found, unchanged, in Bến Tre's own landing zone:
+    assert "số dòng đóng góp theo tệp:" in explained.stdout  # its files are found, unchanged, in Bến Tre's own landing zone:
     assert "không còn trong RAW_DIR" not in explained.stdout and "ĐÃ THAY ĐỔI" not in explained.stdout
     history = pipeline_command(["history", "2020-Q2", "--province", "ben-tre"], env)
     assert history.returncode == 0 and "không có trong kho dữ liệu có phiên bản" not in history.stdout, history.stdout + history.stderr
@@ -290,7 +290,7 @@ def test_the_commands_take_the_province(production, backfill):
     refused = pipeline_command(["run", "2020-Q2", "--province", "ben-tre"], env)
     assert refused.returncode == 2 and "đã được ký" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     unsigned = pipeline_command(["history", "2020-Q2"], env)  # Trà Vinh's 2020-Q2 is not signed
-    assert unsigned.returncode == 0 and "ký" not in unsigned.stdout.lower(), unsigned.stdout
+    assert unsigned.returncode == 0 and "ĐÃ KÝ" not in unsigned.stdout and "được ký" not in unsigned.stdout, unsigned.stdout
 
 
 # --- the login -----------------------------------------------------------------------------------------------

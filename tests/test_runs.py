@@ -110,7 +110,7 @@ def test_killed_runs_leave_each_table_whole_and_the_next_run_completes(cli_env):
     code, log = cli_run(cli_env, "2020-Q2")  # the plain contract command, nothing released by hand
     assert code == 0, log[-2000:]
     for later in logs[1:] + [log]:  # each run released the one killed before it, and said so
-        assert re.search(r"released run \S+: its process \(\d+\) on this host is gone", later), later[-2000:]
+        assert re.search(r"đã giải phóng lần chạy \S+: tiến trình của nó \(\d+\) trên máy này không còn", later), later[-2000:]
     assert "blocked by limit for pool" not in log
     new = snapshot(cli_env["WAREHOUSE_PATH"], "2020-Q2")
     assert new["stg_dossiers/all"] != old["stg_dossiers/all"] and new["indicators/all"] != old["indicators/all"]
@@ -162,9 +162,10 @@ def test_a_re_run_stages_only_the_source_whose_file_changed_and_the_log_says_so(
     (Path(env["RAW_DIR"]) / "2020-Q2" / "iso" / "iso.xlsx").unlink()  # one source's file changes: only it is staged
     second_code, second = cli_run(env, "2020-Q2")
     assert first_code == second_code == 0
-    kept = "are those of its last staging: its staged rows, loads and findings are kept, not read or staged again"
-    assert "not re-parsed" not in first and kept not in first
-    assert f"dvc: its files (by sha256), the registry, the rules and the quarter's window {kept}" in second
-    assert "iso: its files" not in second
+    kept = ("các tệp (theo sha256), danh mục cơ quan, quy tắc và khoảng thời gian của quý vẫn như lần nạp trước: giữ "
+            "nguyên các dòng đã nạp, kết quả nạp và phát hiện, không đọc hay nạp lại")
+    assert "không đọc lại" not in first and kept not in first
+    assert f"dvc: {kept}" in second
+    assert f"iso: {kept}" not in second
     after = snapshot(env["WAREHOUSE_PATH"], "2020-Q2")
     assert after["stg_dossiers/all"] == before["stg_dossiers/all"] and after.get("stg_iso/all") != before["stg_iso/all"]

@@ -64,7 +64,7 @@ def test_a_figure_turned_null_fails_the_figures_check_as_an_error(two_versions):
     evaluation = next(e for e in second.get_asset_check_evaluations() if e.check_name == "figures_kept_since_last_version")
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert evaluation.metadata["became_null"].value == 2  # mail.created, mail.mailboxes
-    assert "mail.mailboxes 4 -> NULL (became NULL)" in evaluation.metadata["changes"].value
+    assert "mail.mailboxes 4 -> NULL (trở thành NULL)" in evaluation.metadata["changes"].value
 
 
 def _cli(env, *args):

@@ -15,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS, Indicator, source_tables
 from pipeline.lib.findings import STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
+from pipeline.lib.messages import say
 from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.sqlfile import run_named
 from pipeline.lib.tablespecs import TABLES
@@ -187,10 +188,9 @@ def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         context.log.warning(finding.text)
     alarming = changes[changes.kind.isin(["became NULL", "moved"])]
     if len(alarming):
-        context.log.warning(
-            f"{len(alarming)} figure(s) of {quarter} became NULL or moved by more than {share:.0%} since version "
-            f"{int(alarming.from_version.iloc[0])}: " + "; ".join(_change_text(c) for c in alarming.itertuples())
-            + f" (python -m pipeline history {quarter})")
+        context.log.warning(say("log.figures_alarm", count=len(alarming), quarter=quarter, share=share,
+                                previous=int(alarming.from_version.iloc[0]),
+                                changes="; ".join(_change_text(c) for c in alarming.itertuples())))
     expected = set(INDICATORS_BY_ID)
     shown = frame.assign(value=frame["value"].map(lambda v: None if pd.isna(v) else round(v, 4)))
     yield dg.MaterializeResult(
@@ -232,4 +232,5 @@ def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
 
 
 def _change_text(change) -> str:
-    return f"{change.indicator_id} {shown_value(change.before)} -> {shown_value(change.after)} ({change.kind})"
+    return say("log.figure_change", indicator=change.indicator_id, before=shown_value(change.before),
+               after=shown_value(change.after), kind=say(f"history.kind.{change.kind}"))

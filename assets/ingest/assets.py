@@ -27,6 +27,7 @@ from assets.ingest.unchanged import (
 )
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
 from pipeline.lib.isolation import LimitsError
+from pipeline.lib.messages import say
 from pipeline.lib.raw_layer import (
     LEGACY_TEXT_COLUMNS,
     LEGACY_TEXT_TABLE,
@@ -162,9 +163,7 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
                     report = _stage(conn, quarter_dir, source, specs, quarter, window, registry, fingerprint,
                                     Path(paths.cache_dir) if paths.cache_dir else None)
                 else:
-                    report["log"] = [f"{source}: its files (by sha256), the registry, the rules and the quarter's window "
-                                     "are those of its last staging: its staged rows, loads and findings are kept, "
-                                     "not read or staged again"]
+                    report["log"] = [say("log.source_kept", source=source)]
             except LimitsError as exc:
                 raise dg.Failure(description=str(exc), allow_retries=False) from None
         # one message for all files: each log line is an event written to the instance's storage
@@ -228,10 +227,9 @@ def _stage(conn, quarter_dir: Path, source: str, specs: tuple[TableSpec, ...], q
         report = {"files": [[f.path, f.outcome, f.rows_read] for f in result.files],
                   "tables": {spec.name: _table_report(spec, result.findings, loads, staged[spec.name].rows) for spec in specs}}
         keep_outcome(conn, quarter, source, None if result.cut_short else fingerprint, report)
-    lines = [f"{source}: {relative} unchanged since it was last parsed (same sha256): not re-parsed"
-             for relative in result.reused]
-    lines += [f"{source}: {f.path} -> {f.outcome}, {f.rows_read} rows" + (f" ({f.reason})" if f.reason else "")
-              for f in result.files]
+    lines = [say("log.file_reused", source=source, file=relative) for relative in result.reused]
+    lines += [say("log.file_read", source=source, file=f.path, outcome=f.outcome, rows=number(f.rows_read),
+                  reason=say("log.file_reason", reason=f.reason) if f.reason else "") for f in result.files]
     return report | {"log": lines}
 
 

@@ -18,7 +18,7 @@ from assets.indicators.definitions import INDICATORS, INDICATORS_BY_ID, SECTIONS
 from assets.outputs.print_layout import MAX_ROW_PT, height_pt
 from assets.outputs.published import OUTPUT_ASSET, output_result, write_output
 from assets.outputs.published import edition as current_edition
-from pipeline.lib.messages import severity_word
+from pipeline.lib.messages import say, severity_word
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.sqlfile import named_queries, run_named
 from pipeline.lib.versions import ANNEX_NAME, publish_file
@@ -442,5 +442,5 @@ def annex(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckD
     the previous quarter, breakdowns by level and agency, the findings and the sources of each figure."""
     target, summary = write_output(context, paths, duckdb, ANNEX_NAME, build_annex, (ProfileError,))
     if summary["missing_sources"]:
-        context.log.warning(f"annex of {context.partition_key} is incomplete: missing {', '.join(summary['missing_sources'])}")
+        context.log.warning(say("log.annex_incomplete", quarter=context.partition_key, sources=", ".join(summary["missing_sources"])))
     return output_result(target, summary)

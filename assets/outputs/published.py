@@ -7,6 +7,7 @@ from typing import Callable
 
 import dagster as dg
 
+from pipeline.lib.messages import say
 from pipeline.lib.profile import profile_path
 from pipeline.lib.signoff import amendment
 from pipeline.lib.versions import current_version
@@ -29,7 +30,7 @@ def write_output(context: dg.AssetExecutionContext, paths, duckdb, name: str, bu
             summary = build(conn, quarter, target, edition=edition(conn, quarter, amends), profile=profile_path(province))
         except errors as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
-    context.log.info(f"{target.name} written to {target.parent}")
+    context.log.info(say("log.written", name=target.name, folder=target.parent))
     return target, summary
 
 

@@ -25,6 +25,7 @@ from dagster_duckdb import DuckDBResource
 from assets.indicators.definitions import INDICATORS_BY_ID, Indicator
 from assets.outputs.published import OUTPUT_ASSET, output_result, write_output
 from assets.outputs.published import edition as current_edition
+from pipeline.lib.messages import say
 from pipeline.lib.profile import ProfileError, organization_for
 from pipeline.lib.versions import DRAFT_NAME, publish_file
 from pipeline.lib.wording import edition_words, figure, number, quarter_words, round_half_up
@@ -279,5 +280,5 @@ def report_draft(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb
     target, summary = write_output(context, paths, duckdb, DRAFT_NAME, build_report,
                                    (TemplateError, ProfileError))
     if summary["null_figures"]:
-        context.log.warning(f"report draft of {context.partition_key}: {summary['null_figures']} figure(s) read {NO_DATA}")
+        context.log.warning(say("log.draft_incomplete", quarter=context.partition_key, count=summary["null_figures"], no_data=NO_DATA))
     return output_result(target, summary)

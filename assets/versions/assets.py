@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipeline.lib.lake import publish_version
+from pipeline.lib.messages import say
 from pipeline.lib.reader import sha256_of
 from pipeline.lib.signoff import amendment
 from pipeline.lib.versions import ANNEX_NAME, DRAFT_NAME, current_version
@@ -39,13 +40,12 @@ def warehouse_version(context: dg.AssetExecutionContext, paths: PipelinePaths, d
     with duckdb.connection(province) as conn:
         version = current_version(conn, quarter)
         if version is None:
-            raise dg.Failure(description=f"{quarter} has no figures in the warehouse yet: nothing to publish",
-                             allow_retries=False)
+            raise dg.Failure(description=say("log.nothing_to_publish", quarter=quarter), allow_retries=False)
         info = {"version": version, "province": province, "run_id": context.run.run_id, **amends, **outputs}
         snapshot = publish_version(conn, duckdb.database_for(province), quarter, info)
-    what = f"version {version} of {quarter}" + (
-        f", an amendment of signed version {amends['amendment_of']} ({amends['amend_reason']})" if amends["amendment_of"] else "")
-    context.log.info(f"{what} published as snapshot {snapshot} of the versioned warehouse")
+    amended = say("log.published_amendment", amendment_of=amends["amendment_of"], reason=amends["amend_reason"]) \
+        if amends["amendment_of"] else ""
+    context.log.info(say("log.published", version=version, quarter=quarter, amendment=amended, snapshot=snapshot))
     return dg.MaterializeResult(metadata={
         "version": version, "snapshot_id": snapshot,
         "amendment_of": amends["amendment_of"] or "none", "amend_reason": amends["amend_reason"] or "none",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 import tempfile
 import time
@@ -262,83 +263,111 @@ def cmd_latest(args) -> int:
     return 0
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help with the catalog's words for its usage line and its two sections."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, say("help.usage") if prefix is None else prefix)
+
+    def start_section(self, heading):
+        return super().start_section({"positional arguments": say("help.positionals"),
+                                      "options": say("help.options")}.get(heading, heading))
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, speaking Vietnamese: help from the catalog's `[help]`, and its own refusals (a missing argument,
+    an unknown option) worded from `[usage]` as one `lỗi: …` line after the usage, exit status 2."""
+
+    REFUSALS = (  # argparse's English messages (Python 3.11), each worded again from the catalog
+        (r"the following arguments are required: (?P<names>.+)", lambda m: say("usage.required", names=m["names"])),
+        (r"unrecognized arguments: (?P<names>.+)", lambda m: say("usage.unrecognized", names=m["names"])),
+        (r"argument (?P<name>\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+         lambda m: say("usage.invalid_choice", name=m["name"], value=m["value"], choices=m["choices"])),
+        (r"argument (?P<name>\S+): invalid \S+ value: (?P<value>.+)",
+         lambda m: say("usage.invalid_value", name=m["name"], value=m["value"])),
+        (r"argument (?P<name>\S+): expected one argument", lambda m: say("usage.expects_one", name=m["name"])),
+        (r"argument (?P<name>\S+): expected (?P<count>\d+) arguments?",
+         lambda m: say("usage.expects_more", name=m["name"], count=m["count"])),
+        (r"ambiguous option: (?P<option>\S+) could match (?P<matches>.+)",
+         lambda m: say("usage.ambiguous", option=m["option"], matches=m["matches"])),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs, formatter_class=_Formatter, add_help=False)
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=say("help.help"))
+
+    def error(self, message: str):
+        for pattern, worded in self.REFUSALS:
+            found = re.fullmatch(pattern, message)
+            if found:
+                message = worded(found)
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, say("cli.error", reason=message) + "\n")
+
+
 def parser() -> argparse.ArgumentParser:
     from pipeline.lib.provinces import landing_zone  # light: no Dagster, no DuckDB
 
-    main = argparse.ArgumentParser(prog="python -m pipeline", description="Trà Vinh quarterly report pipeline.")
-    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    one = argparse.ArgumentParser(add_help=False)
-    one.add_argument("--province", metavar="NAME", help="the province (its profile pipeline/profile/NAME.toml); "
-                     "default: the default province")
-    every = argparse.ArgumentParser(add_help=False)
-    every.add_argument("--province", metavar="NAME", help="only this province (default: every configured province)")
-    sample = commands.add_parser("sample", help="write the deterministic sample exports (2020-Q1, 2020-Q2)")
-    sample.add_argument("--out", default=str(landing_zone()), help="raw root (default: $RAW_DIR or raw/)")
-    sample.add_argument("--seed", type=int, default=None)
-    sample.add_argument("--variant", default=None, help="write every export as one rule of the export spec allows "
-                        "(ids: pipeline/sample/variants.py), to try the pipeline on it")
-    sample.add_argument("--only", metavar="SOURCE", help="with --variant: only the files of this source folder "
-                        "(e.g. --variant legacy-tcvn3-xls --only mail: the mailbox list typed in TCVN3)")
+    main = Parser(prog="python -m pipeline", description=say("help.description"))
+    commands = main.add_subparsers(dest="command", required=True, metavar="LỆNH")
+    def province(command: argparse.ArgumentParser, every: bool = False) -> argparse.ArgumentParser:
+        command.add_argument("--province", metavar="TÊN", help=say("help.province_every" if every else "help.province_one"))
+        return command
+
+    sample = commands.add_parser("sample", help=say("help.sample"))
+    sample.add_argument("--out", metavar="THƯ_MỤC", default=str(landing_zone()), help=say("help.sample_out"))
+    sample.add_argument("--seed", metavar="SỐ", type=int, default=None, help=say("help.sample_seed"))
+    sample.add_argument("--variant", metavar="MÃ", default=None, help=say("help.sample_variant"))
+    sample.add_argument("--only", metavar="NGUỒN", help=say("help.sample_only"))
     sample.set_defaults(handler=cmd_sample)
-    run = commands.add_parser("run", parents=[every], help="check, then materialize QUARTER (default: every quarter folder without figures "
-                              "yet, oldest first, then the newest), and summarize each run")
-    run.add_argument("quarter", nargs="?")
-    run.add_argument("--amend", metavar="REASON", help="re-run a signed quarter as an amendment: a new version "
-                     "linked to the signed one, with this reason (it is signed only when signed again)")
+    run = province(commands.add_parser("run", help=say("help.run")), every=True)
+    run.add_argument("quarter", nargs="?", metavar="QUÝ", help=say("help.run_quarter"))
+    run.add_argument("--amend", metavar="LÝ_DO", help=say("help.run_amend"))
     run.set_defaults(handler=cmd_run)
-    backfill = commands.add_parser("backfill", parents=[every], help="materialize every quarter from FIRST to LAST, one run each")
-    backfill.add_argument("first")
-    backfill.add_argument("last")
+    backfill = province(commands.add_parser("backfill", help=say("help.backfill")), every=True)
+    backfill.add_argument("first", metavar="ĐẦU", help=say("help.backfill_first"))
+    backfill.add_argument("last", metavar="CUỐI", help=say("help.backfill_last"))
     backfill.set_defaults(handler=cmd_backfill)
-    explain = commands.add_parser("explain", parents=[one], help="how a figure was computed, down to the raw rows")
-    explain.add_argument("quarter")
-    explain.add_argument("indicator_id")
-    explain.add_argument("--rows", type=Path, help="write the contributing rows to FILE.xlsx or FILE.csv")
-    explain.add_argument("--version", help="a published version of the quarter (its number, or `signed`), read from "
-                         "the versioned warehouse and the archive")
+    explain = province(commands.add_parser("explain", help=say("help.explain")))
+    explain.add_argument("quarter", metavar="QUÝ", help=say("help.explain_quarter"))
+    explain.add_argument("indicator_id", metavar="CHỈ_TIÊU", help=say("help.explain_indicator"))
+    explain.add_argument("--rows", metavar="TỆP", type=Path, help=say("help.explain_rows"))
+    explain.add_argument("--version", metavar="PHIÊN_BẢN", help=say("help.explain_version"))
     explain.set_defaults(handler=cmd_explain)
-    history = commands.add_parser("history", parents=[one], help="the versions of a quarter's figures and what changed between them")
-    history.add_argument("quarter")
-    history.add_argument("--latest", action="store_true", help="only the latest version and its changes")
-    history.add_argument("--diff", nargs=2, metavar=("A", "B"), help="between published versions A and B (numbers or "
-                         "`signed`): for each figure that changed, the rows added and removed and the files behind them")
-    history.add_argument("--rows", type=Path, help="with --diff: write every row added or removed to FILE.xlsx or FILE.csv")
+    history = province(commands.add_parser("history", help=say("help.history")))
+    history.add_argument("quarter", metavar="QUÝ", help=say("help.history_quarter"))
+    history.add_argument("--latest", action="store_true", help=say("help.history_latest"))
+    history.add_argument("--diff", nargs=2, metavar=("A", "B"), help=say("help.history_diff"))
+    history.add_argument("--rows", metavar="TỆP", type=Path, help=say("help.history_rows"))
     history.set_defaults(handler=cmd_history)
-    sign = commands.add_parser("sign", parents=[one], help="sign the quarter's current version: record who and when, keep its annex "
-                               "and draft, and lock the quarter")
-    sign.add_argument("quarter")
-    sign.add_argument("--by", required=True, metavar="NAME", help="who signs")
-    sign.add_argument("--note", help="a note kept with the sign-off")
-    sign.add_argument("--accept-errors", action="store_true", help="sign although the version has ERROR findings "
-                      "(recorded with the sign-off)")
+    sign = province(commands.add_parser("sign", help=say("help.sign")))
+    sign.add_argument("quarter", metavar="QUÝ", help=say("help.sign_quarter"))
+    sign.add_argument("--by", required=True, metavar="TÊN", help=say("help.sign_by"))
+    sign.add_argument("--note", metavar="GHI_CHÚ", help=say("help.sign_note"))
+    sign.add_argument("--accept-errors", action="store_true", help=say("help.sign_accept_errors"))
     sign.set_defaults(handler=cmd_sign)
-    sql = commands.add_parser("sql", parents=[one], help="one read-only query on the versioned warehouse, printed as CSV "
-                              "(without QUERY: a read-only shell)")
-    sql.add_argument("query", nargs="?")
-    sql.add_argument("--quarter", help="the quarter whose --version is meant")
-    sql.add_argument("--version", help="read the warehouse as this published version of --quarter left it "
-                     "(its number, or `signed`)")
+    sql = province(commands.add_parser("sql", help=say("help.sql")))
+    sql.add_argument("query", nargs="?", metavar="TRUY_VẤN", help=say("help.sql_query"))
+    sql.add_argument("--quarter", metavar="QUÝ", help=say("help.sql_quarter"))
+    sql.add_argument("--version", metavar="PHIÊN_BẢN", help=say("help.sql_version"))
     sql.set_defaults(handler=cmd_sql)
-    check = commands.add_parser("check", parents=[one], help="what the pipeline would make of files (or folders) before "
-                                "they go into raw/")
-    check.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default with --province: its landing zone)")
+    check = province(commands.add_parser("check", help=say("help.check")))
+    check.add_argument("paths", nargs="*", metavar="ĐƯỜNG_DẪN", help=say("help.check_paths"))
     check.set_defaults(handler=cmd_check)
-    commands.add_parser("upgrade-warehouse", help="rewrite a warehouse of the code before the versioned warehouse "
-                        "(DuckDB 2.0) for this DuckDB, every table and version kept").set_defaults(handler=cmd_upgrade)
-    commands.add_parser("latest-quarter", help="print the newest quarter folder under $RAW_DIR").set_defaults(handler=cmd_latest)
-    users = commands.add_parser("users", help="the users of the UI's login (production profile)")
-    users_commands = users.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = users_commands.add_parser("add", help="add or replace a user; the password is read from standard input")
-    add.add_argument("name")
+    commands.add_parser("upgrade-warehouse", help=say("help.upgrade")).set_defaults(handler=cmd_upgrade)
+    commands.add_parser("latest-quarter", help=say("help.latest")).set_defaults(handler=cmd_latest)
+    users = commands.add_parser("users", help=say("help.users"))
+    users_commands = users.add_subparsers(dest="action", required=True, metavar="VIỆC")
+    add = users_commands.add_parser("add", help=say("help.users_add"))
+    add.add_argument("name", metavar="TÊN", help=say("help.users_name"))
     add.set_defaults(handler=cmd_users)
-    serve = commands.add_parser("serve", help="the production profile: dagster-daemon, dagster-webserver (127.0.0.1 "
-                                "only) and the nginx login in front of it, under one supervisor")
-    serve.add_argument("--listen", default="127.0.0.1", help="the address the login listens on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8443, help="its HTTPS port (default 8443)")
-    serve.add_argument("--webserver-port", type=int, default=3000, help="the webserver's port on 127.0.0.1 (default 3000)")
+    serve = commands.add_parser("serve", help=say("help.serve"))
+    serve.add_argument("--listen", metavar="ĐỊA_CHỈ", default="127.0.0.1", help=say("help.serve_listen"))
+    serve.add_argument("--port", metavar="CỔNG", type=int, default=8443, help=say("help.serve_port"))
+    serve.add_argument("--webserver-port", metavar="CỔNG", type=int, default=3000, help=say("help.serve_webserver_port"))
     serve.set_defaults(handler=cmd_serve)
-    commands.add_parser("release-stale-runs", help="fail runs whose process died and free their pool slots"
-                        ).set_defaults(handler=cmd_release)
+    commands.add_parser("release-stale-runs", help=say("help.release")).set_defaults(handler=cmd_release)
     return main
 
 

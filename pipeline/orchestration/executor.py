@@ -15,6 +15,7 @@ import socket
 import dagster as dg
 from dagster._core.events import DagsterEvent, EngineEventData
 
+from pipeline.lib.messages import say
 from pipeline.orchestration.maintenance import HOST_TAG, PID_TAG, release_stale_runs
 
 
@@ -38,8 +39,7 @@ class ReleasingExecutor(dg.Executor):
         for released in release_stale_runs(instance):
             yield DagsterEvent.engine_event(
                 plan_context,
-                f"released run {released.run_id}: its process ({released.pids}) on this host is gone (killed or "
-                "crashed); marked failed and its pool slots freed, so this run does not wait on them",
+                say("log.released", run_id=released.run_id, pids=released.pids),
                 EngineEventData(),
             )
         yield from self.inner.execute(plan_context, execution_plan)
