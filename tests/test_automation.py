@@ -74,7 +74,7 @@ def test_sensor_skips_a_quarter_that_has_not_ended(tmp_path):
     future.mkdir(parents=True)
     (future / "a.xlsx").write_bytes(b"x")
     keys, _, result = _tick(tmp_path)
-    assert keys == [] and "2099-Q1" in result.skip_message
+    assert keys == [] and "có tệp xuất cho 2099-Q1: quý đó chưa bắt đầu nên chưa là phân vùng" in result.skip_message
 
 
 def test_partitions_reach_a_begun_quarter_whose_exports_arrived_but_not_a_future_one(tmp_path):
@@ -130,13 +130,13 @@ def test_sensor_reloads_the_code_location_for_a_quarter_it_lacks_then_waits(tmp_
     (tmp_path / current / "mail" / "a.xlsx").write_bytes(b"sent early")
     monkeypatch.delenv("PIPELINE_WEBSERVER", raising=False)
     keys, cursor, result = _tick(tmp_path)
-    assert keys == [] and f"{current} not yet a partition" in result.skip_message
+    assert keys == [] and f"{current} chưa là phân vùng của mã đang được nạp" in result.skip_message
     assert "Deployment → Reload" in result.skip_message and current not in json.loads(cursor)
 
     webserver = _FakeWebserver()
     monkeypatch.setenv("PIPELINE_WEBSERVER", webserver.address)
     keys, cursor, result = _tick(tmp_path, json.dumps({}))
-    assert keys == [] and f"requested from {webserver.address}" in result.skip_message
+    assert keys == [] and f"đã yêu cầu {webserver.address} nạp lại mã pipeline.definitions" in result.skip_message
     for _ in range(100):
         if webserver.bodies:
             break
@@ -144,7 +144,7 @@ def test_sensor_reloads_the_code_location_for_a_quarter_it_lacks_then_waits(tmp_
     assert "reloadRepositoryLocation" in webserver.bodies[0]["query"]
     assert webserver.bodies[0]["variables"] == {"repositoryLocationName": "pipeline.definitions"}
     keys, cursor, result = _tick(tmp_path, cursor)  # the reload takes a minute to reach the daemon
-    assert "waiting for the reload requested earlier" in result.skip_message and len(webserver.bodies) == 1
+    assert "đang chờ lần nạp lại đã yêu cầu trước đó" in result.skip_message and len(webserver.bodies) == 1
     assert current not in json.loads(cursor)  # requested as soon as the reloaded location knows it
     webserver.server.shutdown()
 
@@ -155,7 +155,7 @@ def test_the_sensor_interval_is_a_minute_unless_the_environment_says_otherwise(v
 
     environ = {} if value is None else {"RAW_SENSOR_INTERVAL_SECONDS": value}
     if expected is None:
-        with pytest.raises(ValueError, match=f"RAW_SENSOR_INTERVAL_SECONDS='{value}' is not a whole number"):
+        with pytest.raises(ValueError, match=f"RAW_SENSOR_INTERVAL_SECONDS=“{value}” không phải một số giây nguyên"):
             sensor_interval(environ)
     else:
         assert sensor_interval(environ) == expected

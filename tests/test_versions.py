@@ -148,3 +148,24 @@ def test_a_warehouse_folder_moved_elsewhere_keeps_its_versions_and_publishes_new
         assert "không có trong kho dữ liệu có phiên bản" not in after.stdout
     finally:
         away.rename(root / "wh")
+
+
+def test_a_file_that_changes_while_the_run_reads_it_is_not_archived_and_says_why(tmp_path):
+    """The archive keeps the bytes a version counted; a file still being copied into raw/ has other bytes by the time
+    it is archived, and the run stops naming the file and both hashes rather than keep what it did not read."""
+    import hashlib
+
+    from pipeline.lib.archive import ArchiveError, archive_dir, keep
+
+    export = tmp_path / "raw" / "vb.xlsx"
+    export.parent.mkdir()
+    export.write_bytes(b"first half")
+    read = hashlib.sha256(b"first half").hexdigest()
+    export.write_bytes(b"first half, and the rest")
+    warehouse = tmp_path / "wh" / "warehouse.duckdb"
+    with pytest.raises(ArchiveError) as refused:
+        keep(warehouse, export, read)
+    now = hashlib.sha256(b"first half, and the rest").hexdigest()
+    assert str(refused.value) == (f"{export} đã thay đổi trong lúc lần chạy đọc nó (sha256 {read[:12]}… khi đọc, {now[:12]}… "
+                                  "khi lưu): hãy chạy lại quý khi tệp đã đầy đủ")
+    assert [p for p in archive_dir(warehouse).rglob("*") if p.is_file()] == []

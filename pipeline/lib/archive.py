@@ -15,6 +15,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from pipeline.lib.messages import say
+
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 
 
@@ -48,14 +50,13 @@ def keep(warehouse: str | Path, path: Path, sha256: str) -> Path:
                 digest.update(block)
                 copy.write(block)
         if digest.hexdigest() != sha256:
-            raise ArchiveError(f"{path} changed while the run read it (sha256 {sha256[:12]}… when read, "
-                               f"{digest.hexdigest()[:12]}… when archived): re-run the quarter once the file is complete")
+            raise ArchiveError(say("archive.changed_while_read", path=path, read=sha256[:12], archived=digest.hexdigest()[:12]))
         os.chmod(partial, READ_ONLY)
         target = folder / f"{sha256}{path.suffix.lower()}"
         os.replace(partial, target)
         return target
     except OSError as exc:
-        raise ArchiveError(f"cannot archive {path} in {folder}: {exc.strerror or exc}") from None
+        raise ArchiveError(say("archive.cannot_archive", path=path, folder=folder, reason=exc.strerror or exc)) from None
     finally:
         if os.path.exists(partial):
             os.chmod(partial, stat.S_IWUSR | READ_ONLY)

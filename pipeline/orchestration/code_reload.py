@@ -16,6 +16,8 @@ import logging
 import os
 import threading
 
+from pipeline.lib.messages import say
+
 WEBSERVER_ENV = "PIPELINE_WEBSERVER"
 LOCATION_ENV = "PIPELINE_CODE_LOCATION"
 DEFAULT_LOCATION = "pipeline.definitions"  # the name workspace.yaml's python_module gives the location
@@ -28,9 +30,9 @@ def _reload(host: str, port: int, location: str) -> None:
 
     try:
         info = DagsterGraphQLClient(host, port_number=port, timeout=120).reload_repository_location(location)
-        log.info("reload of code location %s: %s %s", location, info.status, info.message or "")
+        log.info(say("reload.done", location=location, status=info.status, message=info.message or ""))
     except Exception as error:  # the reply may be cut by the reload itself; the next tick checks again
-        log.warning("reload of code location %s via %s:%s: %s", location, host, port, error)
+        log.warning(say("reload.failed", location=location, host=host, port=port, error=error))
 
 
 def request_code_reload(reason: str) -> str:
@@ -38,11 +40,10 @@ def request_code_reload(reason: str) -> str:
     address = os.environ.get(WEBSERVER_ENV, "").strip()
     location = os.environ.get(LOCATION_ENV, DEFAULT_LOCATION)
     if not address:
-        return (f"{reason}: reload the code location (Deployment → Reload in the UI), or set "
-                f"{WEBSERVER_ENV}=host:port for the sensor to do it")
+        return say("reload.by_hand", reason=reason, variable=WEBSERVER_ENV)
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        return f"{reason}: {WEBSERVER_ENV}={address!r} is not host:port; reload the code location by hand"
+        return say("reload.bad_address", reason=reason, variable=WEBSERVER_ENV, address=address)
     threading.Thread(target=_reload, args=(host, int(port), location), daemon=True,
                      name="pipeline-code-reload").start()
-    return f"{reason}: reload of code location {location} requested from {address}"
+    return say("reload.requested", reason=reason, address=address, location=location)

@@ -107,7 +107,7 @@ def sensor_interval(environ=os.environ) -> int:
     few seconds)."""
     text = environ.get(SENSOR_INTERVAL_ENV) or "60"
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{SENSOR_INTERVAL_ENV}={text!r} is not a whole number of seconds (1 or more)")
+        raise ValueError(say("setting.not_an_interval", variable=SENSOR_INTERVAL_ENV, text=text))
     return int(text)
 
 
@@ -173,8 +173,8 @@ def _reload_if_partitions_are_stale(seen: dict, raw_dirs: list[Path]) -> str | N
     if not missing:
         seen.pop(RELOAD_CURSOR_KEY, None)
         return None
-    reason = f"{', '.join(missing)} not yet a partition of the loaded code location"
+    reason = say("reload.missing", quarters=", ".join(missing))
     if time.time() - seen.get(RELOAD_CURSOR_KEY, 0) < RELOAD_COOLDOWN_SECONDS:
-        return f"{reason}: waiting for the reload requested earlier"
+        return say("reload.waiting", reason=reason)
     seen[RELOAD_CURSOR_KEY] = time.time()
     return request_code_reload(reason)
