@@ -56,3 +56,35 @@ def test_every_staging_column_reaches_dagster_with_a_description(sample_runs):
     documents = {c.name: c.description for c in schemas["stg_documents"].columns}
     assert documents["form"].startswith("`Hình thức` (required): one of electronic (`Điện tử`)")
     assert documents["issuer_code"] == "the registry code `Đơn vị ban hành` matched (NULL: unmatched, a finding)"
+
+
+def test_the_ui_describes_every_asset_check_and_the_job_in_the_catalogs_words():
+    """The UI's descriptions are the catalog's Vietnamese (`[ui]`), not the docstrings written for developers."""
+    from assets.reconcile.assets import GUARDS
+    from pipeline.definitions import defs
+    from pipeline.lib.messages import say
+    from pipeline.lib.tablespecs import SOURCES
+
+    graph = defs.resolve_asset_graph()
+    staging = {spec.staging_table: say("ui.staging_table", title=spec.title, name=spec.name, source=source)
+               for source, specs in SOURCES.items() for spec in specs}
+    for key in graph.get_all_asset_keys():
+        name = key.to_user_string()
+        assert graph.get(key).description == staging.get(name) or graph.get(key).description == say(f"ui.asset_{name}"), name
+    checks = {say("ui.check_table"), say("ui.check_all_present"), say("ui.check_figures_kept"), say("ui.check_no_errors"),
+              *(say("ui.check_guard", name=name) for name in GUARDS)}
+    described = {str(key): graph.get_check_spec(key).description for key in graph.asset_check_keys}
+    assert described and all(text in checks for text in described.values()), described
+    assert defs.resolve_job_def("quarterly_report").description == say("ui.job")
+
+
+def test_the_metadata_lists_of_a_run_are_worded_in_vietnamese(sample_runs):
+    _, runs = sample_runs
+    metadata = {e.asset_key.to_user_string(): e.materialization.metadata
+                for e in runs["2020-Q2"].get_asset_materialization_events()}
+    manifest = metadata["raw_files"]["files"].value.splitlines()
+    assert len(manifest) == metadata["raw_files"]["dagster/row_count"].value
+    assert all(" dòng, sha256 " in line and "(nan)" not in line for line in manifest), manifest
+    assert any(line.endswith("…") for line in manifest) and any(line.endswith(")") for line in manifest)  # reasons
+    assert "- `mail/Danh sach hop thu 03072020.xlsx` loaded (" in metadata["stg_mailboxes"]["files"].value
+    assert metadata["stg_mailboxes"]["files"].value.endswith(" dòng)")

@@ -155,6 +155,7 @@ FIGURE_TABLES = [t.staging_table for t in TABLES if t.figures]
 
 
 @dg.asset(
+    description=say("ui.asset_indicators"),
     partitions_def=report_partitions,
     group_name="indicators",
     kinds={"duckdb", "sql"},
@@ -162,11 +163,9 @@ FIGURE_TABLES = [t.staging_table for t in TABLES if t.figures]
     deps=[*FIGURE_TABLES, "reconciliation"],
     check_specs=[
         dg.AssetCheckSpec("all_indicators_present", asset="indicators", blocking=True,
-                          description="Every indicator of the spec has a row for the quarter."),
+                          description=say("ui.check_all_present")),
         dg.AssetCheckSpec("figures_kept_since_last_version", asset="indicators",
-                          description="No figure that had a value became NULL (ERROR), and none moved by more than "
-                          "FIGURE_CHANGE_ALERT (default 50%) of its previous value (WARN), since the previous "
-                          "version of the quarter (`python -m pipeline history QUARTER`)."),
+                          description=say("ui.check_figures_kept")),
     ],
 )
 def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
@@ -226,7 +225,8 @@ def indicators(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             "became_null": len(became_null),
             "moved": int((changes.kind == "moved").sum()),
             "limit": f"{share:.0%}",
-            "changes": dg.MetadataValue.md("\n".join(f"- {_change_text(c)}" for c in alarming.itertuples()) or "none"),
+            "changes": dg.MetadataValue.md("\n".join(say("ui.item", text=_change_text(c)) for c in alarming.itertuples())
+                                           or say("ui.nothing")),
         },
     )
 

@@ -58,11 +58,9 @@ TABLE_LOADS_COLUMNS = {
 ERROR_KINDS = ("invalid_row", "missing_labels")
 WARN_KINDS = ("duplicates_dropped", "duplicates_differ", "unmatched_agency", "outside_quarter")
 TABLE_CHECK = "read_cleanly"
-TABLE_CHECK_DESCRIPTION = (
-    "The table loaded and no row or sheet was refused (ERROR: else a figure is NULL or misses rows); no duplicate "
-    "by key, unmatched agency or row outside the quarter (WARN: the figure survives, those rows set aside). "
-    "The metadata counts each kind of finding and lists the first places. One check per table: each check is "
-    "two events a run in Dagster's storage.")
+# The table loaded and nothing refused (ERROR), no duplicate, unmatched agency or row outside the quarter (WARN).
+# One check per table: each check is two events a run in Dagster's storage.
+TABLE_CHECK_DESCRIPTION = say("ui.check_table")
 
 
 def _check_result(spec: TableSpec, report: dict) -> dg.AssetCheckResult:
@@ -73,7 +71,8 @@ def _check_result(spec: TableSpec, report: dict) -> dg.AssetCheckResult:
         asset_key=spec.staging_table, check_name=TABLE_CHECK, passed=loaded and not any(counts.values()),
         severity=dg.AssetCheckSeverity.ERROR if error else dg.AssetCheckSeverity.WARN,
         metadata={"loaded": loaded, **counts,
-                  "first_locations": dg.MetadataValue.md("\n".join(f"- {line}" for line in report["first"]) or "none")},
+                  "first_locations": dg.MetadataValue.md("\n".join(say("ui.item", text=line) for line in report["first"])
+                                                         or say("ui.nothing"))},
     )
 
 
@@ -130,8 +129,7 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
     asset_specs = [
         dg.AssetSpec(
             spec.staging_table,
-            description=f"{spec.title} ({spec.name}) from raw/<quarter>/{source}/, typed, agencies matched, "
-            "duplicates by key dropped; every row keeps its file, sha256, sheet and Excel row.",
+            description=say("ui.staging_table", title=spec.title, name=spec.name, source=source),
             group_name="staging",
             kinds={"duckdb", "excel"},
             deps=deps,
@@ -169,8 +167,8 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
         # one message for all files: each log line is an event written to the instance's storage
         if report["log"]:
             context.log.info("\n".join(report["log"]))
-        files = dg.MetadataValue.md("\n".join(f"- `{path}` {outcome} ({rows} rows)" for path, outcome, rows in report["files"])
-                                    or "no files")
+        files = dg.MetadataValue.md("\n".join(say("ui.file", path=path, outcome=outcome, rows=number(rows))
+                                              for path, outcome, rows in report["files"]) or say("ui.no_files"))
         for spec in specs:
             table = report["tables"][spec.name]
             if table["status"] == "missing":

@@ -15,11 +15,12 @@ from dagster_duckdb import DuckDBResource
 from assets.ingest.assets import FILE_LOADS_COLUMNS
 from pipeline.lib.archive import ArchiveError, keep
 from pipeline.lib.findings import STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS, Finding
+from pipeline.lib.messages import say
 from pipeline.lib.reader import IGNORED_NAME_REASON, detect_format, is_ignored_name, sha256_of
 from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.tablespecs import SOURCES, TABLES
 from pipeline.lib.warehouse import column_schema, ensure_table, replace_partition
-from pipeline.lib.wording import quarter_words
+from pipeline.lib.wording import number, quarter_words
 from pipeline.orchestration.partitions import partition_of, report_partitions
 from pipeline.orchestration.resources import WRITER_POOL, PipelinePaths
 
@@ -56,6 +57,7 @@ def build_manifest(quarter: str, quarter_dir: Path, loads: pd.DataFrame) -> tupl
 
 
 @dg.asset(
+    description=say("ui.asset_raw_files"),
     partitions_def=report_partitions,
     group_name="ingest",
     kinds={"duckdb"},
@@ -92,6 +94,7 @@ def raw_files(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: D
         "dagster/column_schema": column_schema(RAW_FILES_COLUMNS),
         **{outcome: int(outcomes.get(outcome, 0)) for outcome in ("loaded", "ignored", "rejected")},
         "files": dg.MetadataValue.md("\n".join(
-            f"- `{r.path}` {r.outcome}, {r.rows_read} rows, sha256 {str(r.sha256)[:12]}…" + (f" ({r.reason})" if r.reason else "")
-            for r in manifest.itertuples()) or "no files"),
+            say("ui.manifest_file", path=r.path, outcome=r.outcome, rows=number(r.rows_read), sha256=str(r.sha256)[:12],
+                reason=f" ({r.reason})" if isinstance(r.reason, str) and r.reason else "")  # a NaN reason is none
+            for r in manifest.itertuples()) or say("ui.no_files")),
     })

@@ -436,7 +436,7 @@ def build_annex(conn, quarter: str, target: Path, edition: dict | None = None, p
     return summary
 
 
-@dg.asset(kinds={"excel"}, **OUTPUT_ASSET)
+@dg.asset(description=say("ui.asset_annex"), kinds={"excel"}, **OUTPUT_ASSET)
 def annex(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
     """The Phụ lục of the quarter's report (`outputs/<quarter>/phu-luc-<quarter>.xlsx`): every figure with
     the previous quarter, breakdowns by level and agency, the findings and the sources of each figure."""

@@ -272,7 +272,7 @@ def build_report(conn, quarter: str, target: Path, template: Path | None = None,
             "previous_version_kept": str(kept) if kept else "none"}
 
 
-@dg.asset(kinds={"docx"}, **OUTPUT_ASSET)
+@dg.asset(description=say("ui.asset_report_draft"), kinds={"docx"}, **OUTPUT_ASSET)
 def report_draft(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: DuckDBResource):
     """The draft of the quarter's report (`outputs/<quarter>/bao-cao-<quarter>.docx`) from the editable template
     `assets/outputs/templates/bao-cao.docx`: every figure filled in as the annex prints it, each with a Word

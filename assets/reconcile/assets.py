@@ -14,6 +14,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from pipeline.lib.findings import FINDINGS_COLUMNS, STAGE_FINDINGS, STAGE_FINDINGS_COLUMNS
+from pipeline.lib.messages import say
 from pipeline.lib.signoff import refuse_if_signed
 from pipeline.lib.sqlfile import guarded_tables, named_queries, run_named
 from pipeline.lib.tablespecs import TABLES
@@ -52,6 +53,7 @@ def run_checks(conn, quarter: str) -> pd.DataFrame:
 
 
 @dg.asset(
+    description=say("ui.asset_reconciliation"),
     partitions_def=report_partitions,
     group_name="reconcile",
     kinds={"duckdb", "sql"},
@@ -78,8 +80,7 @@ def reconciliation(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     name="exports_agree",
     specs=[dg.AssetCheckSpec(
         f"no_{name}", asset=table, additional_deps=["reconciliation"],
-        description=f"No row of this table is questioned by the query `{name}` of assets/reconcile/checks.sql. It changes no "
-        "figure (WARN); the metadata counts the rows and lists the first places.") for name, table in GUARDS.items()],
+        description=say("ui.check_guard", name=name)) for name, table in GUARDS.items()],
     pool=WRITER_POOL,
 )
 def exports_agree(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
@@ -96,17 +97,18 @@ def exports_agree(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
         yield dg.AssetCheckResult(
             asset_key=table, check_name=f"no_{name}", passed=rows.empty, severity=dg.AssetCheckSeverity.WARN,
             metadata={"rows": len(rows), "first_locations": dg.MetadataValue.md(
-                "\n".join(f"- {m}" for m in rows.message.head(FIRST_LOCATIONS)) or "none")})
+                "\n".join(say("ui.item", text=m) for m in rows.message.head(FIRST_LOCATIONS)) or say("ui.nothing"))})
 
 
 @dg.asset(
+    description=say("ui.asset_findings"),
     partitions_def=report_partitions,
     group_name="reconcile",
     kinds={"duckdb"},
     pool=WRITER_POOL,
     deps=["raw_files", "reconciliation", "indicators"],
     check_specs=[dg.AssetCheckSpec("no_error_findings", asset="findings",
-                                   description="No file, sheet or row of the quarter failed to load.")],
+                                   description=say("ui.check_no_errors"))],
 )
 def findings(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Every problem found in the quarter's exports (contract table of `shared/spec/indicators.md`):
@@ -135,5 +137,5 @@ def findings(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         passed=errors.empty,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"errors": len(errors), "first": dg.MetadataValue.md(
-            "\n".join(f"- {m}" for m in errors.message.head(FIRST_LOCATIONS)) or "none")},
+            "\n".join(say("ui.item", text=m) for m in errors.message.head(FIRST_LOCATIONS)) or say("ui.nothing"))},
     )

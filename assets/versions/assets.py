@@ -20,6 +20,7 @@ from pipeline.orchestration.resources import WRITER_POOL, PipelinePaths
 
 
 @dg.asset(
+    description=say("ui.asset_warehouse_version"),
     partitions_def=report_partitions,
     group_name="versions",
     kinds={"ducklake", "parquet"},

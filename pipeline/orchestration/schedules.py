@@ -56,7 +56,7 @@ QUARTERLY_CRON = "0 8 10 1,4,7,10 *"
 quarterly_report_job = dg.define_asset_job(
     "quarterly_report",
     selection=dg.AssetSelection.all(),
-    description="Every asset of the report for one quarter: ingest, staging, reconcile, indicators, annex.",
+    description=say("ui.job"),
 )
 
 
