@@ -54,8 +54,10 @@ def test_every_staging_column_reaches_dagster_with_a_description(sample_runs):
     undescribed = [(table, c.name) for table, schema in schemas.items() for c in schema.columns if not c.description]
     assert undescribed == []
     documents = {c.name: c.description for c in schemas["stg_documents"].columns}
-    assert documents["form"].startswith("`Hình thức` (required): one of electronic (`Điện tử`)")
-    assert documents["issuer_code"] == "the registry code `Đơn vị ban hành` matched (NULL: unmatched, a finding)"
+    assert documents["form"].startswith("`Hình thức` (bắt buộc): một trong: electronic (`Điện tử`")
+    assert documents["issuer_code"] == "mã trong danh mục của `Đơn vị ban hành` đã khớp (NULL: không khớp, có phát hiện)"
+    assert documents["_row"] == "số dòng như Excel hiển thị"
+    assert documents["doc_date"] == "`Ngày văn bản` (bắt buộc): ngày (ngày thực, số ngày của Excel hoặc văn bản, ngày trước tháng; bỏ giờ)"
 
 
 def test_the_ui_describes_every_asset_check_and_the_job_in_the_catalogs_words():

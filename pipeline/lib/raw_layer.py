@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from pipeline.lib.findings import Finding
 from pipeline.lib.isolation import ReaderLimits, ReadJob, read_isolated
+from pipeline.lib.messages import say
 from pipeline.lib.parse_cache import ParseCache
 from pipeline.lib.reader import IGNORED_NAME_REASON, FileResult, is_ignored_name
 from pipeline.lib.reader.distinct import raw_schema
@@ -33,25 +34,16 @@ PROVENANCE = {
 }
 
 
-PROVENANCE_DESCRIPTIONS = {
-    "quarter": "the quarter (YYYY-Qn) the row was loaded for",
-    "row_id": "the row's id within the quarter's table (the lineage of every figure points to it)",
-    "_file": "the export file, relative to raw/<quarter>/", "_sha256": "the sha256 of that file",
-    "_sheet": "the sheet (or HTML table) the row was read from", "_row": "the row's number as Excel shows it",
-    "_is_total": "the export's own total row (kept by the iGate summary only, for reconciliation)",
-    "raw_id": "the row of raw_<table> it was typed from: its cells as the file holds them",
-    "_cells": "the cell of each column in the total row (e.g. F142), to name a wrong total",
-}
-
-
 def staging_descriptions(spec: TableSpec) -> dict[str, str]:
-    """Every staging column's description for Dagster's column schema."""
-    descriptions = dict(PROVENANCE_DESCRIPTIONS)
+    """Every staging column's description for Dagster's column schema, in the catalog's words."""
+    descriptions = {"quarter": say("column.quarter"), "row_id": say("column.row_id"), "_file": say("column.file"),
+                    "_sha256": say("column.sha256"), "_sheet": say("column.sheet"), "_row": say("column.row"),
+                    "_is_total": say("column.is_total"), "raw_id": say("column.raw_id"), "_cells": say("column.cells")}
     for col in spec.columns:
         descriptions[col.name] = col.description
         if col.agency:
-            descriptions[f"{col.name}_code"] = f"the registry code `{col.labels[0]}` matched (NULL: unmatched, a finding)"
-            descriptions[f"{col.name}_level"] = "the registry level (Tỉnh, Huyện, Xã) of that agency"
+            descriptions[f"{col.name}_code"] = say("column.agency_code", label=col.labels[0])
+            descriptions[f"{col.name}_level"] = say("column.agency_level")
     return descriptions
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.lib.messages import say
+
+READ_AS = ("text", "code", "integer", "number", "date", "bool", "level", "languages")  # the catalog's `[column]` words
+
 
 @dataclass(frozen=True)
 class Column:
@@ -24,22 +28,15 @@ class Column:
     def description(self) -> str:
         """What the column holds and where from, for Dagster's column schema: the export's label, whether it is
         required, and how its value is read."""
-        how = {
-            "text": "text, normalized (NFC, one tone-mark placement, single spaces)",
-            "code": "an identifier kept as text (a number Excel stored is written back without losing zeros)",
-            "integer": "a whole number (real, or text with Vietnamese separators: 1.626)",
-            "number": "a number (real, or text with Vietnamese separators: 1.626; 73,8)",
-            "date": "a date (real, Excel serial or text, day first; a time is dropped)",
-            "bool": "yes/no (Có/Không, x/blank, 1/0, TRUE/FALSE; blank is no)",
-            "level": "the service level 2, 3 or 4 (also `Mức độ 3`, `DVC mức độ 4`)",
-            "languages": "language codes vi, en, km (from names or codes separated by , or ;)",
-        }.get(self.type, "")
+        how = say(f"column.{self.type}") if self.type in READ_AS else ""
         if self.type == "choice":
-            how = "one of " + "; ".join(f"{code} (`{'`, `'.join(variants)}`)" for code, variants in (self.choices or {}).items())
-            how += f"; any other value is {self.other}" if self.other else ""
+            how = say("column.choice", choices="; ".join(say("column.choice_item", code=code, variants="`, `".join(variants))
+                                                          for code, variants in (self.choices or {}).items()))
+            how += say("column.choice_other", other=self.other) if self.other else ""
         if self.agency:
-            how = f"an agency name as written; matched against the registry in `{self.name}_code` and `{self.name}_level`"
-        return f"`{self.labels[0]}` ({'required' if self.required else 'optional'}): {how}"
+            how = say("column.agency", name=self.name)
+        return say("column.described", label=self.labels[0], how=how,
+                   required=say("column.required" if self.required else "column.optional"))
 
 
 @dataclass(frozen=True)
