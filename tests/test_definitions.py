@@ -88,5 +88,6 @@ def test_the_metadata_lists_of_a_run_are_worded_in_vietnamese(sample_runs):
     assert len(manifest) == metadata["raw_files"]["dagster/row_count"].value
     assert all(" dòng, sha256 " in line and "(nan)" not in line for line in manifest), manifest
     assert any(line.endswith("…") for line in manifest) and any(line.endswith(")") for line in manifest)  # reasons
-    assert "- `mail/Danh sach hop thu 03072020.xlsx` loaded (" in metadata["stg_mailboxes"]["files"].value
+    assert "- `mail/Danh sach hop thu 03072020.xlsx` đã nạp (" in metadata["stg_mailboxes"]["files"].value
+    assert {line.split("` ")[1].split(",")[0] for line in manifest} == {"đã nạp", "bỏ qua"}
     assert metadata["stg_mailboxes"]["files"].value.endswith(" dòng)")

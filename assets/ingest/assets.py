@@ -167,7 +167,7 @@ def build_source_asset(source: str, specs: tuple[TableSpec, ...]) -> dg.AssetsDe
         # one message for all files: each log line is an event written to the instance's storage
         if report["log"]:
             context.log.info("\n".join(report["log"]))
-        files = dg.MetadataValue.md("\n".join(say("ui.file", path=path, outcome=outcome, rows=number(rows))
+        files = dg.MetadataValue.md("\n".join(say("ui.file", path=path, outcome=say(f"outcome.{outcome}"), rows=number(rows))
                                               for path, outcome, rows in report["files"]) or say("ui.no_files"))
         for spec in specs:
             table = report["tables"][spec.name]
@@ -226,7 +226,7 @@ def _stage(conn, quarter_dir: Path, source: str, specs: tuple[TableSpec, ...], q
                   "tables": {spec.name: _table_report(spec, result.findings, loads, staged[spec.name].rows) for spec in specs}}
         keep_outcome(conn, quarter, source, None if result.cut_short else fingerprint, report)
     lines = [say("log.file_reused", source=source, file=relative) for relative in result.reused]
-    lines += [say("log.file_read", source=source, file=f.path, outcome=f.outcome, rows=number(f.rows_read),
+    lines += [say("log.file_read", source=source, file=f.path, outcome=say(f"outcome.{f.outcome}"), rows=number(f.rows_read),
                   reason=say("log.file_reason", reason=f.reason) if f.reason else "") for f in result.files]
     return report | {"log": lines}
 

@@ -94,7 +94,7 @@ def raw_files(context: dg.AssetExecutionContext, paths: PipelinePaths, duckdb: D
         "dagster/column_schema": column_schema(RAW_FILES_COLUMNS),
         **{outcome: int(outcomes.get(outcome, 0)) for outcome in ("loaded", "ignored", "rejected")},
         "files": dg.MetadataValue.md("\n".join(
-            say("ui.manifest_file", path=r.path, outcome=r.outcome, rows=number(r.rows_read), sha256=str(r.sha256)[:12],
+            say("ui.manifest_file", path=r.path, outcome=say(f"outcome.{r.outcome}"), rows=number(r.rows_read), sha256=str(r.sha256)[:12],
                 reason=f" ({r.reason})" if isinstance(r.reason, str) and r.reason else "")  # a NaN reason is none
             for r in manifest.itertuples()) or say("ui.no_files")),
     })
