@@ -222,16 +222,20 @@ def versioned_tables(conn, catalog: str) -> list[str]:
             if t not in NOT_VERSIONED and not t.endswith("_history")]
 
 
-def _columns(conn, catalog: str, table: str) -> dict[str, str]:
-    return dict(conn.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = ? AND table_schema = 'main' "
-        "AND table_name = ? ORDER BY ordinal_position", [catalog, table]).fetchall())
+def columns_by_table(conn, catalog: str) -> dict[str, dict[str, str]]:
+    """table -> its columns and their types, in order, for every table of `catalog`'s main schema: one query, where
+    one per table cost about 3 ms each (35 tables, on both sides of a version)."""
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, sql_type in conn.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_catalog = ? "
+        "AND table_schema = 'main' ORDER BY table_name, ordinal_position", [catalog]).fetchall():
+        tables.setdefault(table, {})[column] = sql_type
+    return tables
 
 
-def _copy_quarter(conn, source: str, table: str, quarter: str) -> None:
-    """Inside the lake's transaction: the lake's table holds exactly the quarter's rows of `source`'s."""
-    columns = _columns(conn, source, table)
-    existing = _columns(conn, LAKE, table)
+def _copy_quarter(conn, source: str, table: str, quarter: str, columns: dict[str, str], existing: dict[str, str]) -> None:
+    """Inside the lake's transaction: the lake's table holds exactly the quarter's rows of `source`'s (whose columns
+    are `columns`; the lake's table has `existing`, none if it is new)."""
     if not existing:
         listed = ", ".join(f'"{c}" {t}' for c, t in columns.items())
         conn.execute(f'CREATE TABLE {LAKE}."{table}" ({listed})')
@@ -259,17 +263,19 @@ def publish_version(conn, warehouse: str | Path, quarter: str, info: dict) -> in
     digest of its rows, both recorded in that snapshot) is not written again: the new snapshot carries the lake's
     rows of it over as they are, and a query at either version reads the same files."""
     source = _current_catalog(conn)
-    digests = {table: slice_digest(conn, source, table, quarter) for table in versioned_tables(conn, source)}
+    columns = columns_by_table(conn, source)
+    digests = {table: slice_digest(conn, source, table, quarter, columns[table]) for table in versioned_tables(conn, source)}
     with writing(conn, warehouse):
         published = _published_digests(conn, quarter)
+        in_lake = columns_by_table(conn, LAKE)
         tables = sorted(set(digests) | set(versioned_tables(conn, LAKE)) - set(LAKE_OWN_TABLES))
         conn.execute("BEGIN TRANSACTION")
         try:
             for table in tables:
                 if table not in digests:  # a table this code no longer writes: the quarter's new version has none of it
                     conn.execute(f'DELETE FROM {LAKE}."{table}" WHERE quarter = ?', [quarter])
-                elif published.get(table) != digests[table] or not _columns(conn, LAKE, table):
-                    _copy_quarter(conn, source, table, quarter)
+                elif published.get(table) != digests[table] or not in_lake.get(table):
+                    _copy_quarter(conn, source, table, quarter, columns[table], in_lake.get(table, {}))
             _log_version(conn, quarter, info)  # a change in every version's snapshot, whatever else is carried over
             record = {"kind": "version", "quarter": quarter, **info, "slices": digests}
             return _commit(conn, f"{quarter} version {info['version']}", record)
@@ -284,10 +290,9 @@ def _log_version(conn, quarter: str, info: dict) -> None:
     conn.execute(f"INSERT INTO {LAKE}.{VERSION_LOG} VALUES (?, ?, ?, now())", [quarter, info["version"], info.get("run_id")])
 
 
-def slice_digest(conn, catalog: str, table: str, quarter: str) -> str:
-    """The quarter's rows of a table, summed up: its columns, its row count and the sum of its rows' 64-bit hashes
-    (a changed row changes the sum but with odds of one in 2^64)."""
-    columns = _columns(conn, catalog, table)
+def slice_digest(conn, catalog: str, table: str, quarter: str, columns: dict[str, str]) -> str:
+    """The quarter's rows of a table (whose columns are `columns`), summed up: its columns, its row count and the sum
+    of its rows' 64-bit hashes (a changed row changes the sum but with odds of one in 2^64)."""
     count, total = conn.execute(
         f'SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {catalog}.main."{table}" t WHERE quarter = ?',
         [quarter]).fetchone()
