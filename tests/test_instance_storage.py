@@ -1,8 +1,11 @@
-"""The Dagster instance's storage keeps one engine per SQLite file, and two processes still share the files."""
+"""The Dagster instance's storage keeps one engine per SQLite file; other processes still share the files and the
+webserver still follows a run's log live."""
 
+import logging
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -61,6 +64,7 @@ def test_the_event_log_keeps_engines_for_the_most_recent_runs_only(home):
 
 READ_RUNS = """
 import sys
+import time
 import dagster as dg
 import pytest
 instance = dg.DagsterInstance.from_config(sys.argv[1])
@@ -82,3 +86,28 @@ def test_another_process_reads_and_writes_while_a_process_keeps_its_connections(
     assert len(instance.get_runs()) == 3
     assert all(len(instance.all_logs(r.run_id)) > 20 for r in instance.get_runs())
     instance.dispose()
+
+
+def _log_entry(run_id: str, text: str):
+    from dagster._core.events.log import EventLogEntry
+
+    return EventLogEntry(error_info=None, level=logging.INFO, user_message=text, run_id=run_id, timestamp=time.time())
+
+
+def test_a_watcher_of_a_run_sees_each_event_another_instance_stores_while_it_keeps_its_connection(home):
+    """The webserver follows a run's log by watching the run's database file: each event has to change it, though
+    the writing instance keeps its connection open (WAL mode: a checkpoint at every commit)."""
+    writer, watcher = _instance(home), _instance(home)
+    run_id = "0f3c5e1a-0000-4000-8000-000000000028"
+    writer.event_log_storage.store_event(_log_entry(run_id, "first"))
+    seen: list[str] = []
+    watcher.event_log_storage.watch(run_id, None, lambda entry, cursor: seen.append(entry.user_message))
+    time.sleep(0.5)  # the observer started
+    for n in range(3):
+        writer.event_log_storage.store_event(_log_entry(run_id, f"event {n}"))
+        deadline = time.monotonic() + 10
+        while f"event {n}" not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert f"event {n}" in seen, f"the watcher saw {seen}"
+    writer.dispose()
+    watcher.dispose()  # stops its file observer

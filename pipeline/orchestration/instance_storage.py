@@ -14,6 +14,11 @@ Here each database file keeps one engine for the life of the process, and the en
 connection (more are opened when threads need them and closed when returned). The databases are in WAL
 mode, as Dagster leaves them, so a connection kept open does not stop the webserver, the daemon and other
 runs from reading and writing the same files. Measured in BENCHMARKS.md (issue 28, item 4).
+
+One thing relied on the closes: the webserver follows a run's log live by watching its database file
+(`<run_id>.db`) for changes, and in WAL mode a write changes only the `-wal` file until a checkpoint. Dagster's
+checkpoint came with each close; with the connection kept, a run database checkpoints at every commit instead
+(`PRAGMA wal_autocheckpoint=1`), so the file changes after every event as before.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy
 from dagster import Field, StringSource
 from dagster._core.storage.base_storage import DagsterStorage
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sql import create_engine
@@ -66,6 +72,10 @@ def kept_engine(conn_string: str, **options):
     return create_engine(conn_string, poolclass=QueuePool, pool_size=1, max_overflow=-1, **options)
 
 
+def _checkpoint_every_commit(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=1")
+
+
 class _Engines:
     """One kept engine per connection string, the most recently used `keep` of them.
 
@@ -78,9 +88,13 @@ class _Engines:
         self._engines: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, conn_string: str):
+    def __call__(self, conn_string: str, checkpoint_every_commit: bool = False):
         with self._lock:
-            engine = self._engines.pop(conn_string, None) or kept_engine(conn_string, **self._options)
+            engine = self._engines.pop(conn_string, None)
+            if engine is None:
+                engine = kept_engine(conn_string, **self._options)
+                if checkpoint_every_commit:
+                    sqlalchemy.event.listen(engine, "connect", _checkpoint_every_commit)
             self._engines[conn_string] = engine
             while len(self._engines) > self._keep:
                 self._engines.popitem(last=False)[1].dispose()
@@ -106,7 +120,8 @@ class EventLogKeepingEngines(SqliteEventLogStorage):
     @contextmanager
     def _connect(self, shard: str):
         with self._db_lock:
-            engine = self._engines(self.conn_string_for_shard(shard))
+            # a run's own database is watched by the webserver for changes; the index is not
+            engine = self._engines(self.conn_string_for_shard(shard), checkpoint_every_commit=shard != INDEX_SHARD_NAME)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
