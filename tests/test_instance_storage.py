@@ -64,9 +64,7 @@ def test_the_event_log_keeps_engines_for_the_most_recent_runs_only(home):
 
 READ_RUNS = """
 import sys
-import time
 import dagster as dg
-import pytest
 instance = dg.DagsterInstance.from_config(sys.argv[1])
 print(len(instance.get_runs()), sum(len(instance.all_logs(r.run_id)) > 20 for r in instance.get_runs()))
 """

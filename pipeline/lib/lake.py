@@ -216,10 +216,12 @@ def _current_catalog(conn) -> str:
 
 def versioned_tables(conn, catalog: str) -> list[str]:
     """The tables of `catalog` that hold quarters, but the working file's own version records."""
-    return [t for (t,) in conn.execute(
-        "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_catalog = ? AND column_name = 'quarter' "
-        "AND table_schema = 'main' ORDER BY 1", [catalog]).fetchall()
-            if t not in NOT_VERSIONED and not t.endswith("_history")]
+    return _versioned(columns_by_table(conn, catalog))
+
+
+def _versioned(columns: dict[str, dict[str, str]]) -> list[str]:
+    return sorted(t for t, listed in columns.items()
+                  if "quarter" in listed and t not in NOT_VERSIONED and not t.endswith("_history"))
 
 
 def columns_by_table(conn, catalog: str) -> dict[str, dict[str, str]]:
@@ -264,11 +266,11 @@ def publish_version(conn, warehouse: str | Path, quarter: str, info: dict) -> in
     rows of it over as they are, and a query at either version reads the same files."""
     source = _current_catalog(conn)
     columns = columns_by_table(conn, source)
-    digests = {table: slice_digest(conn, source, table, quarter, columns[table]) for table in versioned_tables(conn, source)}
+    digests = {table: slice_digest(conn, source, table, quarter, columns[table]) for table in _versioned(columns)}
     with writing(conn, warehouse):
         published = _published_digests(conn, quarter)
         in_lake = columns_by_table(conn, LAKE)
-        tables = sorted(set(digests) | set(versioned_tables(conn, LAKE)) - set(LAKE_OWN_TABLES))
+        tables = sorted(set(digests) | set(_versioned(in_lake)) - set(LAKE_OWN_TABLES))
         conn.execute("BEGIN TRANSACTION")
         try:
             for table in tables:

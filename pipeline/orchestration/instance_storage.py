@@ -67,12 +67,17 @@ def default_base_dir() -> str:
     return os.path.join(os.environ["DAGSTER_HOME"], "storage")
 
 
-def kept_engine(conn_string: str, **options):
-    """An engine keeping one idle connection and opening more without limit when threads ask at once."""
-    return create_engine(conn_string, poolclass=QueuePool, pool_size=1, max_overflow=-1, **options)
+def kept_engine(conn_string: str, on_connect=None, **options):
+    """An engine keeping one idle connection and opening more without limit when threads ask at once;
+    `on_connect(dbapi_connection, record)` runs on each new SQLite connection."""
+    engine = create_engine(conn_string, poolclass=QueuePool, pool_size=1, max_overflow=-1, **options)
+    if on_connect is not None:
+        sqlalchemy.event.listen(engine, "connect", on_connect)
+    return engine
 
 
-def _checkpoint_every_commit(dbapi_connection, _record) -> None:
+def checkpoint_every_commit(dbapi_connection, _record) -> None:
+    """A run's database is watched by the webserver for changes: each commit reaches the file itself."""
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=1")
 
 
@@ -88,13 +93,9 @@ class _Engines:
         self._engines: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, conn_string: str, checkpoint_every_commit: bool = False):
+    def __call__(self, conn_string: str):
         with self._lock:
-            engine = self._engines.pop(conn_string, None)
-            if engine is None:
-                engine = kept_engine(conn_string, **self._options)
-                if checkpoint_every_commit:
-                    sqlalchemy.event.listen(engine, "connect", _checkpoint_every_commit)
+            engine = self._engines.pop(conn_string, None) or kept_engine(conn_string, **self._options)
             self._engines[conn_string] = engine
             while len(self._engines) > self._keep:
                 self._engines.popitem(last=False)[1].dispose()
@@ -111,17 +112,26 @@ class _Engines:
 
 
 class EventLogKeepingEngines(SqliteEventLogStorage):
-    """Dagster's event log (a database per run, and an index) through one kept engine per database."""
+    """Dagster's event log through kept engines: the index's for the life of the storage, the run databases' for
+    the most recently used runs, each checkpointing at every commit (the webserver watches them; not the index)."""
 
     def __init__(self, base_dir: str, inst_data=None) -> None:
-        self._engines = _Engines(connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        self._options = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+        self._index_engine = None
+        self._engines = _Engines(on_connect=checkpoint_every_commit, **self._options)
         super().__init__(base_dir, inst_data=inst_data)
+
+    def _engine_for(self, shard: str):
+        if shard != INDEX_SHARD_NAME:
+            return self._engines(self.conn_string_for_shard(shard))
+        if self._index_engine is None:
+            self._index_engine = kept_engine(self.conn_string_for_shard(shard), **self._options)
+        return self._index_engine
 
     @contextmanager
     def _connect(self, shard: str):
         with self._db_lock:
-            # a run's own database is watched by the webserver for changes; the index is not
-            engine = self._engines(self.conn_string_for_shard(shard), checkpoint_every_commit=shard != INDEX_SHARD_NAME)
+            engine = self._engine_for(shard)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
@@ -131,6 +141,8 @@ class EventLogKeepingEngines(SqliteEventLogStorage):
     def dispose(self) -> None:
         super().dispose()
         self._engines.dispose()
+        if self._index_engine is not None:
+            self._index_engine.dispose()
 
 
 class _ConnectingThroughAKeptEngine:
@@ -162,6 +174,7 @@ class LockedSqliteStorage(DagsterSqliteStorage):
     """Dagster's SQLite storage in Dagster's own files, opened under a lock, through kept engines."""
 
     def __init__(self, base_dir: str, inst_data=None) -> None:
+        # DagsterSqliteStorage.__init__ would first open Dagster's own three storages (and migrate them): not called
         self.base_dir = base_dir
         self._run_storage = RunStorageKeepingEngine.from_local(_runs_directory(base_dir))
         self._event_log_storage = EventLogKeepingEngines(_event_logs_directory(base_dir))
